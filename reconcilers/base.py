@@ -1,0 +1,26 @@
+"""The reconciler contract for authors of a new target kind.
+
+The types live in `controller.contract` (imports flow api → reconcilers → controller); this
+module re-exports them and holds the small helpers every reconciler shares.
+"""
+
+from controller.contract import (
+    ConnectionCheck,
+    ConnectionInfo,
+    DesiredState,
+    LiveState,
+    Reconciler,
+    Scope,
+    Step,
+)
+from controller.plans import Action, Change, FieldDiff, Plan, Resource, Risk, diff_resources, field_diffs
+
+OWNER_LABEL = "jarvis.managed"
+SOURCE_LABEL = "jarvis.source"
+MANIFEST_LABEL = "jarvis.manifest"
+
+__all__ = [
+    "Action", "Change", "ConnectionCheck", "ConnectionInfo", "DesiredState", "FieldDiff", "LiveState",
+    "MANIFEST_LABEL", "OWNER_LABEL", "Plan", "Reconciler", "Resource", "Risk", "SOURCE_LABEL", "Scope",
+    "Step", "diff_resources", "field_diffs",
+]
