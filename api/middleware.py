@@ -1,0 +1,167 @@
+"""One ASGI middleware for what every HTTP request needs: request id, client IP, body limit,
+security headers, a JSON access log line, the general per-IP limit and the audit entry.
+
+Written as plain ASGI (not BaseHTTPMiddleware) so it streams and costs little per request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import time
+import uuid
+
+from starlette.concurrency import run_in_threadpool
+
+from controller import audit
+from controller.logs import request_id as request_id_var
+
+log = logging.getLogger("jarvis.http")
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+_RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       b"connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+class TrustedProxies:
+    def __init__(self, entries: list[str]) -> None:
+        self.nets = [ipaddress.ip_network(e, strict=False) for e in entries]
+
+    def client_ip(self, peer: str, forwarded_for: str | None) -> str:
+        """The peer, unless it is a trusted proxy: then the right-most untrusted X-Forwarded-For hop."""
+        if not forwarded_for or not self._trusted(peer):
+            return peer
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
+    def _trusted(self, ip: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in n for n in self.nets)
+
+
+class RequestMiddleware:
+    def __init__(self, app, runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.proxies = TrustedProxies(runtime.settings.trusted_proxies)
+        self.max_body = runtime.settings.max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        rid = headers.get("x-request-id", "")
+        rid = rid if _RID.match(rid) else uuid.uuid4().hex
+        peer = scope["client"][0] if scope.get("client") else ""
+        state = scope.setdefault("state", {})
+        state["client_ip"] = ip = self.proxies.client_ip(peer, headers.get("x-forwarded-for"))
+        state["request_id"] = rid
+        token = request_id_var.set(rid)
+        try:
+            if scope["type"] == "websocket":
+                return await self.app(scope, receive, send)
+            await self._http(scope, receive, send, headers, rid, ip)
+        finally:
+            request_id_var.reset(token)
+
+    async def _http(self, scope, receive, send, headers, rid, ip):
+        method, path = scope["method"], scope["path"]
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        length = headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.max_body:
+            return await _plain(send, 413, {"detail": f"request body larger than {self.max_body} bytes"}, rid)
+        if "authorization" not in headers and not path.startswith(("/static", "/healthz", "/readyz")):
+            wait = self.runtime.limiter.hit(f"ip:{ip}", self.runtime.settings.requests_per_minute, 60)
+            if wait:
+                return await _plain(send, 429, {"detail": "too many requests"}, rid,
+                                    extra=[(b"retry-after", str(wait).encode())])
+
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge()
+            return message
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                hdrs = list(message.get("headers", []))
+                hdrs += SECURITY_HEADERS
+                hdrs.append((b"x-request-id", rid.encode()))
+                if not path.startswith("/api/docs"):
+                    hdrs.append((b"content-security-policy", CSP))
+                if path.startswith("/api"):
+                    hdrs.append((b"cache-control", b"no-store"))
+                message["headers"] = hdrs
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_wrapper)
+        except _BodyTooLarge:
+            status_holder["status"] = 413
+            await _plain(send, 413, {"detail": f"request body larger than {self.max_body} bytes"}, rid)
+        ms = round((time.perf_counter() - started) * 1000, 2)
+        status = status_holder["status"]
+        if method in MUTATING and path.startswith("/api"):
+            await run_in_threadpool(self._audit, scope, method, path, status, ip, rid)
+        if path not in ("/healthz", "/readyz"):
+            log.info("%s %s %s", method, path, status,
+                     extra={"event": "http.request", "method": method, "path": path, "status": status,
+                            "ms": ms, "ip": ip})
+
+    def _audit(self, scope, method, path, status, ip, rid) -> None:
+        state = scope.get("state", {})
+        route = scope.get("route")
+        action = (getattr(route, "openapi_extra", None) or {}).get("x-jarvis-action", f"{method} {path}")
+        extra = state.get("audit", {})
+        principal = state.get("principal")
+        actor = audit.Actor(
+            user_id=principal.user.id if principal else extra.get("user_id"),
+            email=principal.user.email if principal else extra.get("user_email", ""),
+            role=principal.role if principal else extra.get("role", ""),
+            ip=ip,
+        )
+        result = "success" if status < 400 else "denied" if status in (401, 403, 429) else "failure"
+        if action == "public":
+            action = extra.get("action", f"{method} {path}")
+        try:
+            with self.runtime.db.session() as db:
+                audit.record(db, actor, extra.get("action", action), target=extra.get("target", path),
+                             result=result, status=status, request_id=rid, detail=extra.get("detail"))
+        except Exception:
+            log.exception("audit entry could not be stored", extra={"event": "audit.failed", "path": path})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _plain(send, status: int, body: dict, rid: str, extra=()) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            (b"x-request-id", rid.encode()), *SECURITY_HEADERS, *extra]})
+    await send({"type": "http.response.body", "body": data})

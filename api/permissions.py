@@ -1,0 +1,48 @@
+"""The one declared table of which role may do which action.
+
+Every route declares its action through `deps.require(action)`; the app copies it into the
+OpenAPI document as `x-jarvis-action`, and a test walks every operation for every role against
+this table, so a route without a declared action fails the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    role: str | None          # minimum role; None: no login needed (public)
+    self_ok: bool = False     # allowed to a session confined to its own account (scope "self")
+
+
+PUBLIC = "public"
+
+ACTIONS: dict[str, Rule] = {
+    PUBLIC: Rule(None),
+    # the account of the caller
+    "auth.self": Rule("viewer", self_ok=True),
+    # administration
+    "users.read": Rule("admin"),
+    "users.write": Rule("admin"),
+    "audit.read": Rule("admin"),
+    "security.write": Rule("admin"),
+    # connections: everyone sees them (never their credentials); admins change them
+    "connections.read": Rule("viewer"),
+    "connections.write": Rule("admin"),
+    "connections.test": Rule("operator"),
+    # runbooks and jobs (a runbook may demand more than operator: checked when executing)
+    "runbooks.read": Rule("viewer"),
+    "runbooks.execute": Rule("operator"),
+    "jobs.read": Rule("viewer"),
+    "jobs.cancel": Rule("operator"),
+    "jobs.rerun": Rule("operator"),
+    # gitops
+    "sources.read": Rule("viewer"),
+    "sources.write": Rule("admin"),
+    "sources.sync": Rule("operator"),
+    "plans.read": Rule("viewer"),
+    "plans.approve": Rule("operator"),
+    "drift.read": Rule("viewer"),
+    "dashboard.read": Rule("viewer"),
+}

@@ -1,0 +1,23 @@
+"""/healthz (the process is alive) and /readyz (the database answers)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import RuntimeDep, require
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", dependencies=[Depends(require("public"))])
+async def healthz():
+    return {"status": "ok"}
+
+
+@router.get("/readyz", dependencies=[Depends(require("public"))])
+async def readyz(rt: RuntimeDep):
+    if await run_in_threadpool(rt.db.ping):
+        return {"status": "ready", "database": "ok"}
+    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)

@@ -1,0 +1,118 @@
+"""Login and refresh-token rotation with theft detection.
+
+A refresh token is single-use. Each rotation keeps the family id; presenting a token that was
+already rotated means someone else holds a copy, so the whole family is revoked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.accounts import mfa, users
+from controller.errors import RateLimited, Unauthorized
+from controller.ratelimit import Limiter
+from controller.security.passwords import hash_password, needs_rehash, verify_password
+from controller.security.tokens import hash_opaque, issue_access_token, new_opaque_token
+from controller.settings import Settings
+from controller.store.models import RefreshToken, User, utcnow
+
+BAD_LOGIN = "invalid email or password"
+
+
+@dataclass(frozen=True)
+class Tokens:
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    scope: str
+
+
+def _scope(db: Session, user: User) -> str:
+    """"self" confines a session to the account's own page until it is put in order."""
+    if user.password_change_required:
+        return "self"
+    if not user.totp_enabled and user.role in mfa.required_roles(db):
+        return "self"
+    return "full"
+
+
+def issue(db: Session, settings: Settings, key: str, user: User, *, remember: bool, ip: str,
+          family: str | None = None) -> Tokens:
+    scope = _scope(db, user)
+    access, expires_in = issue_access_token(key, settings.jwt_issuer, user.id, user.role,
+                                            settings.access_token_minutes, scope)
+    refresh, refresh_hash = new_opaque_token()
+    days = settings.refresh_token_remember_days if remember else settings.refresh_token_days
+    db.add(RefreshToken(user_id=user.id, token_hash=refresh_hash, family=family or secrets.token_hex(16),
+                        remember=remember, expires_at=utcnow() + dt.timedelta(days=days), ip=ip))
+    return Tokens(user, access, refresh, expires_in, scope)
+
+
+def login(db: Session, settings: Settings, key: str, limiter: Limiter, *, email: str, password: str,
+          remember: bool, totp: str | None, ip: str) -> Tokens:
+    email = users.normalise_email(email)
+    keys = (f"login:ip:{ip}", f"login:acct:{email}")
+    limit = settings.login_failures_per_minute
+    wait = max(limiter.peek(k, limit, 60) for k in keys)
+    if wait:
+        raise RateLimited("too many failed logins; try again later", retry_after=wait)
+
+    user = users.by_email(db, email)
+    # verify_password does the same argon2 work when the account does not exist
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        for k in keys:
+            limiter.hit(k, limit, 60)
+        raise Unauthorized(BAD_LOGIN)
+    if user.totp_enabled:
+        if not totp:
+            raise Unauthorized("second factor required", reason="totp_required")
+        if not mfa.check_code(db, user, totp):
+            for k in keys:
+                limiter.hit(k, limit, 60)
+            raise Unauthorized("invalid second factor", reason="totp_invalid")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    limiter.reset(f"login:acct:{email}")
+    user.last_login_at = utcnow()
+    return issue(db, settings, key, user, remember=remember, ip=ip)
+
+
+def refresh(db: Session, settings: Settings, key: str, token: str, ip: str) -> Tokens:
+    row = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_opaque(token)))
+    if row is None:
+        raise Unauthorized("invalid refresh token")
+    if row.rotated_at is not None or row.revoked_at is not None:
+        if row.rotated_at is not None:
+            revoke_family(db, row.family)   # reuse of a rotated token: assume theft
+        raise Unauthorized("refresh token already used or revoked; please log in again")
+    if row.expires_at <= utcnow():
+        raise Unauthorized("refresh token expired")
+    user = db.get(User, row.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("account disabled")
+    # conditional update: two concurrent refreshes with the same token cannot both win
+    row.rotated_at = utcnow()
+    db.flush()
+    return issue(db, settings, key, user, remember=row.remember, ip=ip, family=row.family)
+
+
+def revoke_family(db: Session, family: str) -> None:
+    now = utcnow()
+    for t in db.scalars(select(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))):
+        t.revoked_at = now
+
+
+def logout(db: Session, token: str | None, user: User) -> None:
+    if token:
+        row = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_opaque(token)))
+        if row is not None and row.user_id == user.id:
+            revoke_family(db, row.family)
+            return
+    users.revoke_all_sessions(db, user)

@@ -1,0 +1,168 @@
+"""The `jarvis` command: serve, worker, db upgrade, user add, keys rotate, settings."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from controller.errors import ConfigurationError, JarvisError
+from controller.settings import Settings, get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jarvis", description="Jarvis: GitOps controller and DevOps control plane.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the API and UI (embedded: also the worker and the controller)",
+                       description="Run the API and web UI. In embedded mode (the default) the same process "
+                                   "runs the worker and the reconcile loop on SQLite.")
+    p.add_argument("--host", help="listen address (JARVIS_HOST)")
+    p.add_argument("--port", type=int, help="listen port (JARVIS_PORT)")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("worker", help="run a job worker (needs JARVIS_REDIS_URL)",
+                       description="Claim jobs from the queue and run them with ansible-runner.")
+    p.add_argument("--concurrency", type=int, help="jobs run at once (JARVIS_WORKER_CONCURRENCY)")
+    p.set_defaults(func=_worker)
+
+    p = sub.add_parser("controller", help="run the reconcile loop only (leader-elected)",
+                       description="Run the GitOps reconcile loop; several may run, one leads.")
+    p.set_defaults(func=_controller)
+
+    p = sub.add_parser("db", help="database schema", description="Database schema commands.")
+    dbsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    q = dbsub.add_parser("upgrade", help="apply migrations up to the newest", description="Apply every pending migration.")
+    q.add_argument("--revision", default="head")
+    q.set_defaults(func=_db_upgrade)
+
+    p = sub.add_parser("user", help="user accounts", description="User account commands.")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    q = usub.add_parser("add", help="add a user", description="Add a user; the password is asked for, "
+                        "or read from standard input with --password-stdin.")
+    q.add_argument("--email", required=True)
+    q.add_argument("--role", required=True, choices=["admin", "operator", "viewer"])
+    q.add_argument("--name", default="")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.set_defaults(func=_user_add)
+
+    p = sub.add_parser("keys", help="credential encryption keys", description="Credential key commands.")
+    ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    q = ksub.add_parser("rotate", help="add a new key and re-encrypt every credential",
+                        description="Add a new AES-256 key, make it active, and re-encrypt every stored "
+                                    "credential under it. Safe while Jarvis runs.")
+    q.set_defaults(func=_keys_rotate)
+
+    p = sub.add_parser("settings", help="print every JARVIS_* setting", description="Print the settings table.")
+    p.add_argument("--markdown", action="store_true", help="as README's markdown table")
+    p.set_defaults(func=_settings)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args, get_settings()) or 0
+    except ConfigurationError as exc:
+        print(f"jarvis: cannot start: {exc.message}", file=sys.stderr)
+        return 2
+    except JarvisError as exc:
+        print(f"jarvis: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _serve(args, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from controller import logs
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    settings = settings.model_copy(update=overrides)
+    logs.configure(settings.log_level, settings.log_json)
+    app = create_app(settings=settings)
+    print(f"  Jarvis is running at {settings.base_url}  (API docs: {settings.base_url}/api/docs)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                proxy_headers=False, ws_max_size=1 << 20)
+    return 0
+
+
+def _worker(args, settings: Settings) -> int:
+    from controller import logs
+    from controller.jobs.service import run_worker_process
+
+    logs.configure(settings.log_level, settings.log_json)
+    if args.concurrency:
+        settings = settings.model_copy(update={"worker_concurrency": args.concurrency})
+    return run_worker_process(settings)
+
+
+def _controller(args, settings: Settings) -> int:
+    from controller import logs
+    from controller.gitops.service import run_controller_process
+
+    logs.configure(settings.log_level, settings.log_json)
+    return run_controller_process(settings)
+
+
+def _db_upgrade(args, settings: Settings) -> int:
+    from controller.store.db import Database
+    from controller.store.migrate import current, upgrade_locked
+
+    db = Database(settings.sqlalchemy_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_locked(db)
+    print(f"database at revision {current(settings.sqlalchemy_url)}")
+    return 0
+
+
+def _user_add(args, settings: Settings) -> int:
+    from controller.accounts import users
+    from controller.runtime import Runtime
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            print("jarvis: passwords differ", file=sys.stderr)
+            return 1
+    rt = Runtime.start(settings, first_admin=False)
+    try:
+        with rt.db.session() as db:
+            user = users.create(db, args.email, password, args.role, name=args.name)
+            print(f"user {user.email} added with role {user.role}")
+    finally:
+        rt.close()
+    return 0
+
+
+def _keys_rotate(args, settings: Settings) -> int:
+    from controller import connections
+    from controller.runtime import Runtime
+
+    rt = Runtime.start(settings, first_admin=False)
+    try:
+        new_id = rt.keyring.rotate()
+        n = connections.reencrypt_all(rt.db, rt.secrets)
+        print(f"new key {new_id} active; {n} credential rows re-encrypted")
+    finally:
+        rt.close()
+    return 0
+
+
+def _settings(args, settings: Settings) -> int:
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default_factory is None else field.default_factory()
+        rows.append((f"JARVIS_{name.upper()}", repr(default) if default not in ("", [], None) else "(empty)",
+                     field.description or ""))
+    if args.markdown:
+        print("| variable | default | meaning |\n| --- | --- | --- |")
+        for r in rows:
+            print(f"| `{r[0]}` | `{r[1]}` | {r[2]} |")
+    else:
+        for r in rows:
+            print(f"{r[0]:36} {r[1]:24} {r[2]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

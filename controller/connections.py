@@ -1,0 +1,118 @@
+"""Connections: named credentials for targets. Credentials are write-only and sealed at rest."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from controller.contract import ConnectionInfo
+from controller.errors import Conflict, NotFound
+from controller.secrets import SecretBackend, hint
+from controller.store.db import Database
+from controller.store.models import Connection
+
+log = logging.getLogger(__name__)
+
+TYPES = ("cloudflare", "portainer", "github", "docker", "ssh", "hetzner")
+
+
+def _context(conn: Connection) -> str:
+    return f"connections:{conn.id}"
+
+
+def create(db: Session, store: SecretBackend, *, name: str, type: str, environment: str,
+           config: dict[str, Any], credentials: dict[str, str], created_by: str) -> Connection:
+    if db.scalar(select(Connection.id).where(Connection.name == name)) is not None:
+        raise Conflict(f"a connection named {name!r} already exists")
+    conn = Connection(name=name, type=type, environment=environment, config=config, created_by=created_by)
+    db.add(conn)
+    try:
+        db.flush()   # the id is part of the ciphertext's associated data
+    except IntegrityError:
+        db.rollback()
+        raise Conflict(f"a connection named {name!r} already exists") from None
+    _seal(conn, store, credentials)
+    return conn
+
+
+def update(db: Session, store: SecretBackend, conn: Connection, *, name: str | None = None,
+           environment: str | None = None, config: dict[str, Any] | None = None,
+           credentials: dict[str, str | None] | None = None) -> Connection:
+    """`credentials` merges: a key set to None is removed, absent keys are kept."""
+    if name is not None and name != conn.name:
+        if db.scalar(select(Connection.id).where(Connection.name == name)) is not None:
+            raise Conflict(f"a connection named {name!r} already exists")
+        conn.name = name
+    if environment is not None:
+        conn.environment = environment
+    if config is not None:
+        conn.config = config
+    if credentials is not None:
+        current = open_credentials(store, conn)
+        for k, v in credentials.items():
+            if v is None:
+                current.pop(k, None)
+            else:
+                current[k] = v
+        _seal(conn, store, current)
+    return conn
+
+
+def _seal(conn: Connection, store: SecretBackend, credentials: dict[str, str]) -> None:
+    conn.key_id, conn.credentials = store.seal(credentials, _context(conn))
+    conn.credential_hints = {k: hint(v) for k, v in credentials.items()}
+
+
+def open_credentials(store: SecretBackend, conn: Connection) -> dict[str, str]:
+    if not conn.credentials or not conn.key_id:
+        return {}
+    return store.open(conn.key_id, conn.credentials, _context(conn))
+
+
+def get(db: Session, conn_id: int) -> Connection:
+    conn = db.get(Connection, conn_id)
+    if conn is None:
+        raise NotFound(f"connection {conn_id} not found")
+    return conn
+
+
+def by_name(db: Session, name: str) -> Connection:
+    conn = db.scalar(select(Connection).where(Connection.name == name))
+    if conn is None:
+        raise NotFound(f"connection {name!r} not found")
+    return conn
+
+
+def info(store: SecretBackend, conn: Connection) -> ConnectionInfo:
+    return ConnectionInfo(name=conn.name, type=conn.type, environment=conn.environment,
+                          config=dict(conn.config or {}), secrets=open_credentials(store, conn))
+
+
+def names(db: Session) -> set[str]:
+    return set(db.scalars(select(Connection.name)))
+
+
+def reencrypt_all(database: Database, store: SecretBackend) -> int:
+    """Re-seal every row under the active key, one row per transaction, while the service runs.
+
+    The update is conditional on the key id the row had when read, so a concurrent update by the
+    API (which seals under the new key anyway) is never overwritten with stale credentials.
+    """
+    active = store.active_key()
+    done = 0
+    with database.session() as db:
+        ids = list(db.scalars(select(Connection.id).where(Connection.key_id != active)))
+    for conn_id in ids:
+        with database.session() as db:
+            conn = db.get(Connection, conn_id, with_for_update=not database.is_sqlite)
+            if conn is None or conn.key_id == active or not conn.credentials:
+                continue
+            values = open_credentials(store, conn)
+            _seal(conn, store, values)
+            done += 1
+    log.info("credentials re-encrypted", extra={"event": "keys.reencrypted", "rows": done, "key_id": active})
+    return done
