@@ -41,11 +41,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
                   description="GitOps reconciliation controller and DevOps control plane.")
     app.state.runtime = rt
     for router in ROUTERS:
+        tag_actions(router)
         app.include_router(router)
     _extra_routers(app)
     errors.install(app)
     app.add_middleware(RequestMiddleware, runtime=rt)
-    tag_actions(app)
     return app
 
 
@@ -55,9 +55,9 @@ def _extra_routers(app: FastAPI) -> None:
     docs.install(app)
 
 
-def tag_actions(app: FastAPI) -> None:
+def tag_actions(router) -> None:
     """Copies each route's declared action into its OpenAPI operation as `x-jarvis-action`."""
-    for route in app.routes:
+    for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
         actions = {getattr(d.call, "jarvis_action", None) for d in _walk(route.dependant)} - {None}

@@ -86,15 +86,18 @@ def require(action: str):
 
     if rule.role is None:
         def public(request: Request) -> None:   # no database: /healthz must answer when it is down
-            return None
+            request.state.action = action
 
         public.jarvis_action = action
         return public
 
     def dependency(request: Request, db: DbDep) -> Principal:
+        request.state.action = action   # for the audit entry, even when the caller is refused
         runtime = get_runtime(request)
         principal = authenticate(request, runtime, db)
         request.state.principal = principal
+        # plain values for the audit entry, written after the session is gone
+        request.state.actor = (principal.user.id, principal.user.email, principal.user.role)
         if principal.claims.scope != "full" and not rule.self_ok:
             raise Forbidden("finish setting up your account first (change the password or enrol two-factor)")
         if not at_least(principal.role, rule.role):

@@ -134,16 +134,11 @@ class RequestMiddleware:
 
     def _audit(self, scope, method, path, status, ip, rid) -> None:
         state = scope.get("state", {})
-        route = scope.get("route")
-        action = (getattr(route, "openapi_extra", None) or {}).get("x-jarvis-action", f"{method} {path}")
+        action = state.get("action") or f"{method} {path}"
         extra = state.get("audit", {})
-        principal = state.get("principal")
-        actor = audit.Actor(
-            user_id=principal.user.id if principal else extra.get("user_id"),
-            email=principal.user.email if principal else extra.get("user_email", ""),
-            role=principal.role if principal else extra.get("role", ""),
-            ip=ip,
-        )
+        uid, email, role = state.get("actor") or (extra.get("user_id"), extra.get("user_email", ""),
+                                                   extra.get("role", ""))
+        actor = audit.Actor(user_id=uid, email=email, role=role, ip=ip)
         result = "success" if status < 400 else "denied" if status in (401, 403, 429) else "failure"
         if action == "public":
             action = extra.get("action", f"{method} {path}")

@@ -91,6 +91,7 @@ def refresh(db: Session, settings: Settings, key: str, token: str, ip: str) -> T
     if row.rotated_at is not None or row.revoked_at is not None:
         if row.rotated_at is not None:
             revoke_family(db, row.family)   # reuse of a rotated token: assume theft
+            db.commit()                     # kept, although the request answers 401
         raise Unauthorized("refresh token already used or revoked; please log in again")
     if row.expires_at <= utcnow():
         raise Unauthorized("refresh token expired")

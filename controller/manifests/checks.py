@@ -1,0 +1,112 @@
+"""Checks across sections, run on a manifest whose shape is valid: names, references and connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from yaml.nodes import Node
+
+from .errors import ManifestError
+from .models import Manifest, fqdn
+from .translate import did_you_mean
+from .yamltree import locate
+
+# which connection each section deploys through
+SECTION_CONNECTION = {
+    "services": "swarm", "compose": "swarm", "networks": "swarm", "secrets": "swarm", "configs": "swarm",
+    "dns": "dns", "servers": "servers", "stacks": "stacks",
+}
+_CONNECTION_KIND = {"swarm": "docker", "dns": "cloudflare", "servers": "hetzner", "stacks": "portainer"}
+
+
+class _Report:
+    def __init__(self, root: Node | None, path: str) -> None:
+        self.root, self.path, self.errors = root, path, list[ManifestError]()
+
+    def add(self, loc: tuple[str | int, ...], message: str, hint: str | None = None, at_key: bool = False) -> None:
+        pos = locate(self.root, loc, at_key=at_key)
+        self.errors.append(ManifestError(self.path, pos.line, pos.column, message, hint))
+
+    def line_of(self, loc: tuple[str | int, ...]) -> int:
+        return locate(self.root, loc).line
+
+
+def check(manifest: Manifest, root: Node | None, path: str,
+          known_connections: set[str] | None = None) -> list[ManifestError]:
+    report = _Report(root, path)
+    _connections(manifest, report, known_connections)
+    _unique_names(manifest, report)
+    _service_references(manifest, report)
+    _dns(manifest, report)
+    return report.errors
+
+
+def _connections(m: Manifest, report: _Report, known: set[str] | None) -> None:
+    for section, conn in SECTION_CONNECTION.items():
+        if getattr(m, section) and getattr(m.connections, conn) is None:
+            report.add((section,), f"{section!r} needs connections.{conn} (the {_CONNECTION_KIND[conn]} "
+                       f"connection it deploys through)",
+                       f"add `connections: {{{conn}: <connection name>}}`", at_key=True)
+    if known is None:
+        return
+    for conn, name in m.connections.model_dump(exclude_none=True).items():
+        if name not in known:
+            hint = did_you_mean(name, known) or (f"known connections: {', '.join(sorted(known))}" if known
+                                                 else "no connections are defined yet")
+            report.add(("connections", conn), f"unknown connection {name!r} in connections.{conn}", hint)
+
+
+def _duplicates(report: _Report, section: str, keys: Iterable[Any], field: str, what: str) -> None:
+    first: dict[Any, int] = {}
+    for index, key in enumerate(keys):
+        if key in first:
+            line = report.line_of((section, first[key], field))
+            shown = key if isinstance(key, str) else key[0]
+            report.add((section, index, field), f"duplicate {what} {shown!r} in {section} (first at line {line})")
+        else:
+            first[key] = index
+
+
+def _unique_names(m: Manifest, report: _Report) -> None:
+    for section, what in (("servers", "server"), ("stacks", "stack"), ("backups", "backup")):
+        items = getattr(m, section) or []
+        _duplicates(report, section, (item.name for item in items), "name", what)
+    _duplicates(report, "runbooks", (r.path for r in m.runbooks or []), "path", "runbook path")
+    _duplicates(report, "dns", (z.zone.rstrip(".").lower() for z in m.dns or []), "zone", "zone")
+
+
+def _service_references(m: Manifest, report: _Report) -> None:
+    secrets, configs, networks = m.secrets or {}, m.configs or {}, m.networks or {}
+    for name, service in (m.services or {}).items():
+        for kind, declared, refs in (("secret", secrets, service.secrets), ("config", configs, service.configs)):
+            for index, ref in enumerate(refs):
+                if ref.source not in declared:
+                    report.add(("services", name, f"{kind}s", index, "source"),
+                               f"service {name!r} uses {kind} {ref.source!r}, which is not declared under `{kind}s:`",
+                               did_you_mean(ref.source, declared))
+        for index, network in enumerate(service.networks):
+            if network not in networks:
+                report.add(("services", name, "networks", index),
+                           f"service {name!r} uses network {network!r}, which is not declared under `networks:`",
+                           did_you_mean(network, networks)
+                           or "declare it; add `external: true` when it exists outside Jarvis")
+
+
+def _dns(m: Manifest, report: _Report) -> None:
+    for zi, zone in enumerate(m.dns or []):
+        apex = zone.zone.rstrip(".").lower()
+        first: dict[tuple[str, str, str], int] = {}
+        for ri, record in enumerate(zone.records):
+            full = fqdn(record.name, apex)
+            loc = ("dns", zi, "records", ri)
+            if full != apex and not full.endswith("." + apex):
+                report.add((*loc, "name"), f"record {record.name!r} is outside the zone {apex!r}")
+                continue
+            key = (full, record.type, (record.content or "").rstrip(".").lower())
+            if key in first:
+                line = report.line_of(("dns", zi, "records", first[key]))
+                report.add(loc, f"duplicate {record.type} record {full!r} with content {record.content!r} "
+                           f"(first at line {line})")
+            else:
+                first[key] = ri

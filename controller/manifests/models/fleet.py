@@ -1,0 +1,89 @@
+"""`servers:`, `stacks:`, `backups:`, `runbooks:` — the list sections, each entry named."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from .common import RepoPath, Strict, StrMap, describe
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$")
+_CRON_ALIASES = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"invalid {what} name {value!r}: use lower-case letters, digits and '-' (max 63)")
+    return value
+
+
+class Hardening(Strict):
+    ssh: Literal["strict", "default"] = "strict"
+    firewall: list[int] = Field(default_factory=lambda: [22], description="Inbound TCP ports left open.")
+    fail2ban: bool = True
+
+    @field_validator("firewall")
+    @classmethod
+    def _ports(cls, value: list[int]) -> list[int]:
+        for port in value:
+            if not 1 <= port <= 65535:
+                raise ValueError(f"firewall ports must be 1..65535, got {port}")
+        return value
+
+
+class Server(Strict):
+    name: str
+    provider: Literal["hetzner"] = "hetzner"
+    type: str = Field(min_length=1, description="Provider server type, e.g. cx22.")
+    image: str = Field(min_length=1, description="Provider image, e.g. debian-12.")
+    location: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    labels: StrMap = Field(default_factory=dict)
+    protected: bool = False
+    hardening: Hardening | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "server")
+
+
+class Stack(Strict):
+    name: str
+    endpoint: str = Field(min_length=1, description="Portainer endpoint (environment) name.")
+    compose: RepoPath
+    env: StrMap = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "stack")
+
+
+class Backup(Strict):
+    name: str
+    runbook: str = Field(min_length=1)
+    schedule: str = Field(description='Cron expression, e.g. "0 3 * * *".')
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "backup")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if value.strip() in _CRON_ALIASES:
+            return value
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"expected a 5-field cron expression like '0 3 * * *', got {describe(value)}")
+        return value
+
+
+class Runbook(Strict):
+    path: RepoPath
