@@ -8,14 +8,14 @@ import logging
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import errors
+from api import errors, ws
 from api.middleware import RequestMiddleware
-from api.routers import audit, auth, connections, health, users
+from api.routers import audit, auth, connections, health, jobs, runbooks, users
 from controller.runtime import Runtime
 from controller.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router]
+ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,
@@ -51,8 +51,13 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
 
 def _extra_routers(app: FastAPI) -> None:
     from api import docs
+    from api.ui import pages
 
     docs.install(app)
+    app.include_router(ws.router)
+    app.include_router(pages.router)
+    if hasattr(pages, "install"):
+        pages.install(app)   # static files
 
 
 def tag_actions(router) -> None:

@@ -1,7 +1,5 @@
-"""Starts and stops what `jarvis serve` runs beside the API: worker, controller loop, sweepers.
-
-Each part lands with its issue; the list is built from the runtime's settings.
-"""
+"""Starts and stops what `jarvis serve` runs beside the API: the jobs worker and sweeper, and
+the reconcile loop. Embedded (no Redis) always runs the worker here: nothing else would."""
 
 from __future__ import annotations
 
@@ -13,11 +11,20 @@ log = logging.getLogger(__name__)
 
 
 def start(rt: Runtime) -> list:
+    from controller.jobs.service import JobsService, _register_hooks
+
     parts = []
-    for starter in _starters():
-        part = starter(rt)
-        if part is not None:
-            parts.append(part)
+    jobs = JobsService.of(rt)
+    if rt.settings.run_worker or rt.redis is None:
+        _register_hooks(rt, jobs)
+        parts.append(jobs.start_worker())
+        parts.append(jobs.start_sweeper())
+    if rt.settings.run_controller:
+        try:
+            from controller.gitops.service import start_controller
+        except ImportError:
+            return parts
+        parts.append(start_controller(rt))
     return parts
 
 
@@ -27,7 +34,3 @@ def stop(parts: list) -> None:
             part.stop()
         except Exception:
             log.exception("stopping %s failed", part)
-
-
-def _starters():
-    return []

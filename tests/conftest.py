@@ -23,7 +23,8 @@ _seq = itertools.count(1)
 
 
 def make_settings(tmp: Path, url: str, **overrides) -> Settings:
-    base = dict(data_dir=tmp, database_url=url, embedded=True, log_json=False, examples_source=False,
+    # one signing key for every test runtime, so a user made through one is accepted by another
+    base = dict(data_dir=tmp, database_url=url, embedded=True, secret_key="test-signing-key-" + "k" * 40, log_json=False, examples_source=False,
                 run_controller=False, run_worker=False, trusted_proxies=["10.255.0.0/16"])
     base.update(overrides)
     return Settings(**base)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field
+
+from api.schemas.common import Input, Output
+
+
+class RunbookPublic(Output):
+    name: str
+    title: str
+    category: str
+    description: str
+    role: str
+    timeout: int
+    connection_type: str | None
+    input_schema: dict[str, Any]
+    source: str
+
+
+class ExecuteIn(Input):
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobQueued(Output):
+    id: int
+    status: str
+    url: str
+    events_url: str
+    ws_url: str
+
+
+class JobSummary(Output):
+    id: int
+    runbook: str
+    title: str
+    status: str
+    trigger: str
+    created_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    duration_s: float | None
+    attempt: int
+    rerun_of: int | None
+    reason: str
+    plan_id: int | None = None
+
+
+class StepPublic(Output):
+    id: int
+    position: int
+    attempt: int
+    step_name: str
+    resource: str
+    status: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    duration_s: float | None
+    failures: list[dict[str, Any]] = []
+    logs: str = ""
+
+
+class ArtifactPublic(Output):
+    name: str
+    size: int
+    url: str
+
+
+class JobDetail(JobSummary):
+    input: dict[str, Any]
+    output: dict[str, Any]
+    connection: str | None
+    steps: list[StepPublic]
+    artifacts: list[ArtifactPublic]
+    last_counter: int
+
+
+class EventPublic(Output):
+    counter: int
+    type: str
+    host: str
+    task: str
+    stdout: str
+    created: dt.datetime
+    data: dict[str, Any]
+
+
+class EventsPage(Output):
+    events: list[EventPublic]
+    last_counter: int
+    done: bool

@@ -1,0 +1,157 @@
+"""WS /ws/jobs/{id}?after=N — a job's events without gaps or repeats, then one final `end`.
+
+Order of work: subscribe to the live bus first, then send the stored events after the cursor,
+then live messages (skipping what was already sent, filling any gap from the database). `end`
+goes out only once every event up to the job's last counter has been sent. A client too slow for
+its bounded buffer is told `{"type": "resume", "after": N}` and closed; it reconnects from N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ACCESS_COOKIE
+from controller.errors import JarvisError
+from controller.jobs.events import public_event
+from controller.jobs.service import JobsService
+from controller.security.tokens import TokenError, decode_access_token
+from controller.store.models import FINAL, Job, JobEvent, User
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+BUFFER = 20_000        # messages buffered per watcher before it is told to resume
+PAGE = 2_000
+POLL_S = 2.0           # also checks the table, in case the end was published where this process can't hear
+
+
+def _authenticate(ws: WebSocket) -> int | None:
+    rt = ws.app.state.runtime
+    auth = ws.headers.get("authorization", "")
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ws.query_params.get("token")
+    via_cookie = False
+    if not token:
+        token, via_cookie = ws.cookies.get(ACCESS_COOKIE), True
+    if not token:
+        return None
+    if via_cookie:
+        # cross-site WebSocket hijacking: a cookie session must come from our own pages
+        origin = ws.headers.get("origin")
+        if origin and not hmac.compare_digest(urlparse(origin).netloc, ws.headers.get("host", "")):
+            return None
+    try:
+        claims = decode_access_token(rt.jwt_key, rt.settings.jwt_issuer, token)
+    except TokenError:
+        return None
+    if claims.scope != "full":
+        return None
+    with rt.db.session() as s:
+        user = s.get(User, claims.user_id)
+        return user.id if user and user.active else None
+
+
+def _events(rt, job_id: int, after: int, upto: int | None = None) -> list[dict]:
+    with rt.db.session() as s:
+        q = select(JobEvent.counter, JobEvent.type, JobEvent.host, JobEvent.task, JobEvent.stdout, JobEvent.created,
+                   JobEvent.data).where(JobEvent.job_id == job_id, JobEvent.counter > after)
+        if upto is not None:
+            q = q.where(JobEvent.counter <= upto)
+        rows = s.execute(q.order_by(JobEvent.counter).limit(PAGE)).mappings().all()
+    return [public_event(dict(r)) for r in rows]
+
+
+def _job_state(rt, job_id: int) -> tuple[str, int] | None:
+    with rt.db.session() as s:
+        row = s.execute(select(Job.status, Job.last_counter).where(Job.id == job_id)).first()
+    return (row[0], row[1]) if row else None
+
+
+@router.websocket("/ws/jobs/{job_id}")
+async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
+    rt = ws.app.state.runtime
+    try:
+        user_id = await run_in_threadpool(_authenticate, ws)
+    except JarvisError:
+        user_id = None
+    await ws.accept()
+    if user_id is None:
+        await ws.send_json({"type": "error", "detail": "not authenticated"})
+        await ws.close(code=4401)
+        return
+    state = await run_in_threadpool(_job_state, rt, job_id)
+    if state is None:
+        await ws.send_json({"type": "error", "detail": f"job {job_id} not found"})
+        await ws.close(code=4404)
+        return
+
+    overflow = asyncio.Event()
+    sub = await JobsService.of(rt).bus.subscribe(job_id, overflow.set, BUFFER)
+    cursor = max(0, after)
+
+    async def send_stored(upto: int | None = None) -> None:
+        nonlocal cursor
+        while True:
+            batch = await run_in_threadpool(_events, rt, job_id, cursor, upto)
+            for ev in batch:
+                await ws.send_json({"type": "event", "event": ev})
+                cursor = ev["counter"]
+            if len(batch) < PAGE:
+                return
+
+    async def finish(status: str, last: int) -> None:
+        await send_stored(last)
+        await ws.send_json({"type": "end", "status": status, "last_counter": cursor})
+        await ws.close()
+
+    try:
+        await send_stored()
+        status, last = await run_in_threadpool(_job_state, rt, job_id)
+        if status in FINAL and cursor >= last:
+            await finish(status, last)
+            return
+        await ws.send_json({"type": "status", "status": status})
+        while True:
+            try:
+                msg = await asyncio.wait_for(sub.get(), timeout=POLL_S)
+            except TimeoutError:
+                if overflow.is_set():
+                    raise _Overflow() from None
+                status, last = await run_in_threadpool(_job_state, rt, job_id)
+                if status in FINAL:
+                    await finish(status, last)
+                    return
+                await send_stored()     # events this process's bus did not carry (another API replica)
+                continue
+            if overflow.is_set():
+                raise _Overflow()
+            kind = msg.get("type")
+            if kind == "event":
+                counter = msg["event"]["counter"]
+                if counter <= cursor:
+                    continue
+                if counter > cursor + 1:
+                    await send_stored(counter - 1)
+                await ws.send_json(msg)
+                cursor = counter
+            elif kind == "end":
+                await finish(msg["status"], msg["last_counter"])
+                return
+            else:
+                await ws.send_json(msg)
+    except _Overflow:
+        await ws.send_json({"type": "resume", "after": cursor})
+        await ws.close(code=4000)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sub.close()
+
+
+class _Overflow(Exception):
+    pass

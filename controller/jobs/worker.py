@@ -1,0 +1,296 @@
+"""The worker: claims jobs, runs their steps with ansible-runner, stores the outcome, then acks.
+
+Claiming is a conditional update (pending → running with this worker's id and a lease); the lease
+is renewed while the job runs, so a worker that dies (SIGKILL, power loss) leaves a job whose
+lease expires and the sweeper settles it. A job whose concurrency key is held by a running job is
+refused by a unique index and goes back to the queue to wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from controller.jobs import submit
+from controller.jobs.bus import Bus
+from controller.jobs.events import EventSink
+from controller.jobs.queue import Entry, JobQueue
+from controller.jobs.runner import RunResult, RunSpec, run_playbook
+from controller.runtime import Runtime
+from controller.store.models import Job, JobArtifact, JobStep, utcnow
+
+log = logging.getLogger(__name__)
+RETRY_BUSY_S = 1.0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(self, rt: Runtime, queue: JobQueue, bus: Bus, concurrency: int = 2,
+                 on_finished=None) -> None:
+        self.rt, self.queue, self.bus = rt, queue, bus
+        self.concurrency = concurrency
+        self.id = worker_id()
+        self.on_finished = on_finished or []      # callables(job_id, status) run after a job ends
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[int, threading.Event] = {}   # job id -> cancel flag
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> Worker:
+        for i in range(self.concurrency):
+            t = threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._lease_loop, name="worker-lease", daemon=True)
+        t.start()
+        self._threads.append(t)
+        log.info("worker started", extra={"event": "worker.started", "worker": self.id, "concurrency": self.concurrency})
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                entry = self.queue.get(self.id, timeout=1.0)
+            except Exception:
+                log.exception("queue unavailable; retrying")
+                self._stop.wait(2)
+                continue
+            if entry is not None:
+                try:
+                    self.process(entry)
+                except Exception:
+                    # the entry stays unacknowledged; the lease or the sweeper settles the job
+                    log.exception("job %s failed in the worker", entry.job_id)
+
+    # -- one job ---------------------------------------------------------------------------------
+    def process(self, entry: Entry) -> None:
+        claimed = self._claim(entry.job_id)
+        if claimed == "busy":
+            self._requeue_later(entry)
+            return
+        if claimed is None:
+            self.queue.ack(entry)      # already taken, finished or canceled: a duplicate entry
+            return
+        job = claimed
+        cancel = threading.Event()
+        with self._lock:
+            self._running[job.id] = cancel
+        try:
+            status, reason, output = self._run(job, cancel)
+            self._finish(job, status, reason, output)
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
+        self.queue.ack(entry)
+
+    def _claim(self, job_id: int) -> Job | None | str:
+        now = utcnow()
+        lease = now + dt.timedelta(seconds=self.rt.settings.job_lease_seconds)
+        try:
+            with self.rt.db.session() as s:
+                res = s.execute(update(Job).where(Job.id == job_id, Job.status == "pending")
+                                .values(status="running", worker=self.id, attempt=Job.attempt + 1,
+                                        lease_expires_at=lease, started_at=now, cancel_requested=False))
+                if res.rowcount != 1:
+                    return None
+                job = s.get(Job, job_id)
+                s.expunge(job)
+        except IntegrityError:
+            return "busy"
+        self.bus.publish(job_id, [{"type": "status", "status": "running"}])
+        log.info("job claimed", extra={"event": "job.claimed", "job_id": job_id, "worker": self.id,
+                                       "attempt": job.attempt})
+        return job
+
+    def _requeue_later(self, entry: Entry) -> None:
+        # put a fresh entry before acking the old one: never a moment without an entry
+        def again():
+            try:
+                self.queue.put(entry.job_id)
+                self.queue.ack(entry)
+            except Exception:
+                log.exception("requeue of job %s failed; the sweeper will", entry.job_id)
+
+        t = threading.Timer(RETRY_BUSY_S, again)
+        t.daemon = True
+        t.start()
+
+    def _run(self, job: Job, cancel: threading.Event) -> tuple[str, str, dict[str, Any]]:
+        settings = self.rt.settings
+        private = settings.data_dir / "jobs" / str(job.id) / f"attempt-{job.attempt}"
+        with self.rt.db.session() as s:
+            conn = submit.connection_for(s, self.rt.secrets, job.connection)
+            env = submit.secret_env(self.rt.secrets, job)
+        conn_env = {f"JARVIS_SECRET_{k.upper()}": v for k, v in (conn.secrets if conn else {}).items()}
+        ssh_key = conn.secrets.get("private_key") if conn and conn.type == "ssh" else None
+        sink = EventSink(self.rt.db, self.bus, job.id, job.last_counter, flush_count=settings.event_flush_count,
+                         flush_ms=settings.event_flush_ms)
+        deadline = time.monotonic() + job.timeout_s
+        output: dict[str, Any] = {"steps": []}
+        status, reason = "success", ""
+        try:
+            for pos, step in enumerate(job.steps_spec):
+                remaining = int(deadline - time.monotonic())
+                if remaining <= 0:
+                    status, reason = "timeout", f"job timeout of {job.timeout_s}s reached"
+                    break
+                if cancel.is_set():
+                    status, reason = "canceled", "canceled"
+                    break
+                step_id = self._step_started(job, pos, step)
+                spec = RunSpec(
+                    private_dir=private, playbook=Path(step["playbook"]), ident=f"step{pos}",
+                    extravars={"input": job.input_json, **(step.get("vars") or {}),
+                               "jarvis_job": {"id": job.id, "attempt": job.attempt},
+                               "jarvis_connection": _public_conn(conn),
+                               "jarvis_backups_dir": str(settings.data_dir / "backups")},
+                    inventory=(step.get("vars") or {}).get("inventory"),
+                    envvars={**conn_env, **env}, ssh_key=ssh_key, timeout=remaining,
+                    host_key_checking=bool((conn.config if conn else {}).get("host_key_checking", True)),
+                )
+                result = run_playbook(spec, on_event=lambda e, n=step["name"]: sink.add(e, n),
+                                      should_cancel=cancel.is_set)
+                self._step_finished(job, step_id, step, result)
+                output["steps"].append({"name": step["name"], "resource": step.get("resource", ""),
+                                        "status": result.status, "failures": result.failures,
+                                        "set_stats": result.set_stats})
+                output.update(result.set_stats)
+                if result.status != "success":
+                    status = result.status
+                    reason = _reason(result)
+                    break
+        finally:
+            last = sink.close()
+            shutil.rmtree(private, ignore_errors=True)
+        output["last_counter"] = last
+        return status, reason, output
+
+    def _step_started(self, job: Job, pos: int, step: dict) -> int:
+        with self.rt.db.session() as s:
+            row = JobStep(job_id=job.id, position=pos, attempt=job.attempt, step_name=step["name"],
+                          resource=step.get("resource", ""), status="running", started_at=utcnow())
+            s.add(row)
+            s.flush()
+            out = _step_dict(row)
+        self.bus.publish(job.id, [{"type": "step", "step": out}])
+        return row.id
+
+    def _step_finished(self, job: Job, step_id: int, step: dict, result: RunResult) -> None:
+        with self.rt.db.session() as s:
+            row = s.get(JobStep, step_id)
+            row.status, row.finished_at = result.status, utcnow()
+            row.logs = result.stdout[-64_000:]
+            row.result = {"failures": result.failures, "stats": result.stats, "set_stats": result.set_stats,
+                          "rc": result.rc, "error": result.error}
+            self._store_artifacts(s, job, result)
+            out = _step_dict(row)
+        self.bus.publish(job.id, [{"type": "step", "step": out}])
+
+    def _store_artifacts(self, s, job: Job, result: RunResult) -> None:
+        target = self.rt.settings.data_dir / "artifacts" / str(job.id)
+        for path in result.artifacts:
+            target.mkdir(parents=True, exist_ok=True)
+            name = path.name
+            shutil.move(str(path), target / name)
+            existing = s.scalar(select(JobArtifact).where(JobArtifact.job_id == job.id, JobArtifact.name == name))
+            if existing is None:
+                s.add(JobArtifact(job_id=job.id, name=name, size=(target / name).stat().st_size,
+                                  path=f"{job.id}/{name}"))
+            else:
+                existing.size = (target / name).stat().st_size
+
+    def _finish(self, job: Job, status: str, reason: str, output: dict[str, Any]) -> None:
+        retry = status == "error" and "error" in (job.retry_on or []) and job.attempt < job.max_attempts
+        with self.rt.db.session() as s:
+            values: dict[str, Any] = {"output_json": output, "lease_expires_at": None, "worker": None}
+            if retry:
+                values.update(status="pending", reason=f"attempt {job.attempt} failed: {reason}")
+            else:
+                values.update(status=status, reason=reason, finished_at=utcnow())
+            # conditional: if our lease expired and the sweeper settled the job, our outcome is dropped
+            res = s.execute(update(Job).where(Job.id == job.id, Job.worker == self.id, Job.status == "running")
+                            .values(**values))
+            stored = res.rowcount == 1
+        if not stored:
+            log.warning("job %s was settled by the sweeper before it finished here", job.id)
+            return
+        if retry:
+            self.queue.put(job.id)
+            return
+        self.bus.publish(job.id, [{"type": "status", "status": status},
+                                  {"type": "end", "status": status, "last_counter": output["last_counter"]}])
+        log.info("job finished", extra={"event": "job.finished", "job_id": job.id, "status": status,
+                                        "reason": reason})
+        for hook in self.on_finished:
+            try:
+                hook(job.id, status)
+            except Exception:
+                log.exception("after-job hook failed for job %s", job.id)
+
+    # -- leases and cancels ----------------------------------------------------------------------
+    def _lease_loop(self) -> None:
+        last_renew = 0.0
+        while not self._stop.wait(0.5):
+            with self._lock:
+                ids = list(self._running)
+            if not ids:
+                continue
+            try:
+                with self.rt.db.session() as s:
+                    if time.monotonic() - last_renew >= self.rt.settings.job_lease_seconds / 3:
+                        s.execute(update(Job).where(Job.id.in_(ids), Job.worker == self.id, Job.status == "running")
+                                  .values(lease_expires_at=utcnow() + dt.timedelta(
+                                      seconds=self.rt.settings.job_lease_seconds)))
+                        last_renew = time.monotonic()
+                    cancel = set(s.scalars(select(Job.id).where(Job.id.in_(ids), Job.cancel_requested.is_(True))))
+            except Exception:
+                log.exception("lease renewal failed")
+                continue
+            with self._lock:
+                for job_id in cancel:
+                    if job_id in self._running:
+                        self._running[job_id].set()
+
+
+def _public_conn(conn) -> dict[str, Any]:
+    if conn is None:
+        return {}
+    return {"name": conn.name, "type": conn.type, "environment": conn.environment, "config": dict(conn.config)}
+
+
+def _reason(result: RunResult) -> str:
+    if result.status == "timeout":
+        return "timed out"
+    if result.status == "canceled":
+        return "canceled"
+    if result.failures:
+        f = result.failures[0]
+        return f"task '{f.get('task', '')}' failed on {f.get('host', '')}: {f.get('message', '')}"[:500]
+    return (result.error or "the playbook failed")[:500]
+
+
+def _step_dict(row: JobStep) -> dict[str, Any]:
+    return {"id": row.id, "position": row.position, "attempt": row.attempt, "step_name": row.step_name,
+            "resource": row.resource, "status": row.status,
+            "started_at": row.started_at.isoformat() if row.started_at else None,
+            "finished_at": row.finished_at.isoformat() if row.finished_at else None}

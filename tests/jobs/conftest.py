@@ -1,0 +1,55 @@
+"""A runtime whose catalog includes the test runbooks, with a fast lease and sweeper."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from controller.runtime import Runtime
+from controller.store.models import FINAL, Job
+from tests.conftest import make_settings
+from tests.support.redis_server import RedisServer
+
+RUNBOOKS = Path(__file__).parent / "runbooks"
+
+
+def jobs_settings(tmp, url, **over):
+    return make_settings(tmp, url, runbook_paths=[RUNBOOKS], job_lease_seconds=3, sweep_interval_seconds=0.5,
+                         run_worker=True, worker_concurrency=2, **over)
+
+
+@pytest.fixture
+def jobs_rt(pg_url, tmp_path):
+    rt = Runtime.start(jobs_settings(tmp_path, pg_url), first_admin=False)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def jobs_client(jobs_rt):
+    from api.app import create_app
+
+    with TestClient(create_app(jobs_rt)) as c:   # the lifespan starts the in-process worker and sweeper
+        yield c
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def wait_job(rt, job_id: int, timeout: float = 90, statuses=FINAL) -> Job:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with rt.db.session() as s:
+            job = s.get(Job, job_id)
+            if job.status in statuses:
+                s.expunge(job)
+                return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not reach {statuses} in {timeout}s")
