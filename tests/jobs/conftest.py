@@ -17,8 +17,9 @@ RUNBOOKS = Path(__file__).parent / "runbooks"
 
 
 def jobs_settings(tmp, url, **over):
-    return make_settings(tmp, url, runbook_paths=[RUNBOOKS], job_lease_seconds=3, sweep_interval_seconds=0.5,
-                         run_worker=True, worker_concurrency=2, **over)
+    base = dict(runbook_paths=[RUNBOOKS], job_lease_seconds=3, sweep_interval_seconds=0.5, run_worker=True,
+                worker_concurrency=2)
+    return make_settings(tmp, url, **{**base, **over})
 
 
 @pytest.fixture

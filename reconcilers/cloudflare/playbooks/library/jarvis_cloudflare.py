@@ -1,0 +1,20 @@
+#!/usr/bin/python
+"""Ansible module: apply DNS record changes, purge the cache, or toggle a record's proxied flag
+on Cloudflare. The logic is `reconcilers.cloudflare.ansible_module` (installed in the python
+ansible runs modules with); the API token is read from JARVIS_SECRET_API_TOKEN."""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    from reconcilers.cloudflare.ansible_module import ARGUMENT_SPEC, run
+
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = run(module.params, check_mode=module.check_mode)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""`CloudflareReconciler`: the `dns:` section of orch.yaml against Cloudflare's API v4.
+
+desired  manifest records → normalised specs; a bad record becomes an error naming it, and the
+         rest of the zone still reconciles (its live namesake is left alone, even when pruning)
+observe  every page of every zone's records; root NS records are left out; a record is owned
+         when its comment ends with this manifest's marker `jarvis:<source>/<manifest>`
+diff     pure (diffing.diff_records)
+steps    one playbook run per zone: `playbooks/apply.yml` with the module in `playbooks/library`
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, LiveState, Scope, Step
+from controller.plans import Change, Plan, Resource
+
+from .client import DEFAULT_BASE_URL, CloudflareClient, CloudflareError, ZoneNotFound
+from .diffing import RECORD, conflicts, diff_records, record_keys
+from .normalise import (
+    SUPPORTED_TYPES,
+    RecordError,
+    api_body,
+    desired_spec,
+    fqdn,
+    live_spec,
+    owner_marker,
+    split_comment,
+    zone_name,
+)
+
+PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
+TOKEN_KEY = "api_token"
+
+
+def dns_section(manifest: Any) -> list[dict[str, Any]]:
+    """The `dns` section as a list of {zone, records}, from a pydantic manifest or a plain dict."""
+    data = manifest.model_dump(mode="json", exclude_none=True) if hasattr(manifest, "model_dump") else manifest
+    dns = (data or {}).get("dns")
+    if not dns:
+        return []
+    return [dns] if isinstance(dns, Mapping) else list(dns)
+
+
+def client_for(connection: ConnectionInfo, **kwargs: Any) -> CloudflareClient:
+    token = connection.secrets.get(TOKEN_KEY, "")
+    if not token:
+        raise CloudflareError(0, [{"code": 0, "message": f"connection {connection.name} has no {TOKEN_KEY}"}],
+                              "connection")
+    return CloudflareClient(token, connection.config.get("base_url") or DEFAULT_BASE_URL, **kwargs)
+
+
+def _zone_records(zone: str, records: list[Any], where: str) -> tuple[list[dict[str, Any]], list[dict], list[str]]:
+    """(specs, manifest records, errors) for one zone, with the cross-record rules applied."""
+    specs: list[dict[str, Any]] = []
+    sources: list[dict] = []
+    errors: list[str] = []
+    for i, rec in enumerate(records):
+        label = f"{where}.records[{i}] ({rec.get('name', '@')} {rec.get('type', '?')})"
+        try:
+            specs.append(desired_spec(rec, zone))
+            sources.append(dict(rec, _label=label))
+        except RecordError as exc:
+            errors.append(f"{label}: {exc}")
+            sources.append(dict(rec, _label=label, _error=True))
+            specs.append({})
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(specs):
+        if s:
+            by_name[s["name"]].append(i)
+    for name, idxs in by_name.items():
+        types = {specs[i]["type"] for i in idxs}
+        if "CNAME" in types and len(idxs) > 1:
+            apex = " at the zone apex" if name == zone else ""
+            for i in idxs:
+                errors.append(f"{sources[i]['_label']}: a CNAME{apex} cannot share the name {name} with "
+                              f"other records ({', '.join(sorted(specs[i2]['type'] for i2 in idxs))})")
+                sources[i]["_error"] = True
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, s in enumerate(specs):
+        if s and not sources[i].get("_error"):
+            key = (s["name"], s["type"], str(s.get("content", s.get("data"))))
+            if key in seen:
+                errors.append(f"{sources[i]['_label']}: duplicates {sources[seen[key]]['_label']}")
+                sources[i]["_error"] = True
+            seen.setdefault(key, i)
+    return specs, sources, errors
+
+
+class CloudflareReconciler:
+    kind: ClassVar[str] = "cloudflare"
+    section: ClassVar[str] = "dns"
+    connection_type: ClassVar[str] = "cloudflare"
+    runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
+
+    def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
+        resources: list[Resource] = []
+        errors: list[str] = []
+        zones: list[str] = []
+        adopt: list[str] = []
+        skip: list[str] = []
+        for zi, entry in enumerate(dns_section(manifest)):
+            zone = zone_name(str(entry.get("zone") or ""))
+            where = f"dns[{zi}]"
+            if not zone:
+                errors.append(f"{where}: zone is missing")
+                continue
+            zones.append(zone)
+            specs, sources, errs = _zone_records(zone, list(entry.get("records") or []), f"{where} {zone}")
+            errors += errs
+            good = [(s, src) for s, src in zip(specs, sources, strict=True) if s and not src.get("_error")]
+            for src in sources:
+                if src.get("_error"):
+                    try:
+                        skip.append(f"{fqdn(str(src.get('name', '@')), zone)}/{str(src.get('type', '')).upper()}")
+                    except RecordError:
+                        pass
+            for key, (spec, src) in zip(record_keys([s for s, _ in good]), good, strict=True):
+                resources.append(Resource(type=RECORD, name=key, spec=spec, owned=True,
+                                          protected=bool(src.get("protected", False))))
+                if src.get("adopt"):
+                    adopt.append(f"{RECORD}/{key}")
+        return DesiredState(resources=tuple(resources), errors=tuple(errors),
+                            options={"zones": zones, "adopt": adopt, "skip": skip,
+                                     "marker": owner_marker(scope.source, scope.manifest)})
+
+    def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
+        owner = f"{scope.source}/{scope.manifest}"
+        resources: list[Resource] = []
+        errors: list[str] = []
+        zones: dict[str, dict[str, Any]] = {}
+        try:
+            client = client_for(connection)
+        except CloudflareError as exc:
+            return LiveState(errors=(str(exc),), health={"target": f"cloudflare:{connection.name}"})
+        with client:
+            for zone in desired.options.get("zones", []):
+                try:
+                    info = client.zone(zone)
+                    records = client.list_records(info["id"])
+                except ZoneNotFound:
+                    errors.append(f"zone {zone}: not visible to the token of connection {connection.name}; "
+                                  "its records are not reconciled")
+                    zones[zone] = {"status": "not visible"}
+                    continue
+                except CloudflareError as exc:
+                    errors.append(f"zone {zone}: {exc}")
+                    zones[zone] = {"status": "error"}
+                    continue
+                zones[zone] = {"id": info["id"], "status": info.get("status", "")}
+                specs, ids, owned = [], [], []
+                for rec in records:
+                    if rec["type"] not in SUPPORTED_TYPES:
+                        continue
+                    spec = live_spec(rec, zone)
+                    if spec["type"] == "NS" and spec["name"] == zone:
+                        continue   # the zone's own name servers: Cloudflare's, never Jarvis's
+                    specs.append(spec)
+                    ids.append(rec["id"])
+                    owned.append(split_comment(rec.get("comment"))[1] == owner)
+                for key, spec, rid, mine in zip(record_keys(specs), specs, ids, owned, strict=True):
+                    resources.append(Resource(type=RECORD, name=key, spec=spec, owned=mine, id=rid))
+            calls = client.calls
+        return LiveState(resources=tuple(resources), errors=tuple(errors),
+                         health={"target": f"cloudflare:{connection.name}", "zones": zones, "calls": calls})
+
+    def diff(self, desired: DesiredState, live: LiveState, *, prune: bool) -> list[Change]:
+        zones = live.health.get("zones")
+        wanted = [r for r in desired.resources if zones is None or "id" in zones.get(r.spec["zone"], {})]
+        return diff_records(str(live.health.get("target", "cloudflare")), wanted, live.resources, prune=prune,
+                            adopt=desired.options.get("adopt", ()), skip=desired.options.get("skip", ()))
+
+    def conflicts(self, desired: DesiredState, live: LiveState) -> list[str]:
+        """Desired records a foreign record holds (reported next to the plan, never applied)."""
+        return conflicts(desired.resources, live.resources, desired.options.get("adopt", ()))
+
+    def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
+        """One playbook run per zone. The token is not in the vars: the worker passes connection
+        secrets as environment variables (JARVIS_SECRET_API_TOKEN)."""
+        marker = owner_marker(plan.source, plan.manifest)
+        by_zone: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for ch in plan.changes:
+            zone = change_zone(ch)
+            item: dict[str, Any] = {"action": str(ch.action), "resource": ch.resource, "live_id": ch.live_id}
+            if ch.desired is not None:
+                item["body"] = api_body(ch.desired, marker)
+            by_zone[zone].append(item)
+        base_url = connection.config.get("base_url") or DEFAULT_BASE_URL
+        return [Step(name=f"cloudflare {zone}: {len(items)} record change(s)",
+                     playbook=str(PLAYBOOKS / "apply.yml"),
+                     vars={"zone": zone, "base_url": base_url, "changes": items},
+                     resource=f"zone/{zone}")
+                for zone, items in sorted(by_zone.items())]
+
+    def check(self, connection: ConnectionInfo) -> ConnectionCheck:
+        try:
+            with client_for(connection, max_retries=2) as client:
+                token = client.verify_token()
+                zones = client.zones()
+        except CloudflareError as exc:
+            return ConnectionCheck(ok=False, message=f"Cloudflare: {exc}")
+        names = sorted(z["name"] for z in zones)
+        return ConnectionCheck(ok=token.get("status") == "active",
+                               message=f"token {token.get('status')}; {len(names)} zone(s) visible",
+                               details={"token_status": token.get("status"), "zones": names})
+
+    def status(self, connection: ConnectionInfo) -> dict[str, Any]:
+        """For the dashboard widget: token validity and each visible zone's status."""
+        try:
+            with client_for(connection, max_retries=1) as client:
+                token = client.verify_token()
+                zones = client.zones()
+        except CloudflareError as exc:
+            return {"token_valid": False, "error": str(exc), "zones": []}
+        return {"token_valid": token.get("status") == "active",
+                "zones": [{"name": z["name"], "status": z.get("status", ""), "paused": z.get("paused", False)}
+                          for z in sorted(zones, key=lambda z: z["name"])]}
+
+
+def change_zone(change: Change) -> str:
+    """The zone a change belongs to: from its desired spec, or the `zone` field a delete removes."""
+    if change.desired is not None:
+        return str(change.desired["zone"])
+    for f in change.fields:
+        if f.path == "zone":
+            return str(f.before)
+    raise ValueError(f"{change.resource}: cannot tell which zone it belongs to")

@@ -1,0 +1,1 @@
+"""HTTP emulators of the SaaS APIs Jarvis talks to, following each vendor's published spec."""
