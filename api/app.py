@@ -10,12 +10,25 @@ from fastapi.routing import APIRoute
 
 from api import errors, ws
 from api.middleware import RequestMiddleware
-from api.routers import audit, auth, connections, health, jobs, runbooks, users
+from api.routers import (
+    audit,
+    auth,
+    connections,
+    dashboard,
+    health,
+    jobs,
+    plans,
+    runbooks,
+    sources,
+    users,
+    webhooks,
+)
 from controller.runtime import Runtime
 from controller.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router]
+ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
+           sources.router, plans.router, webhooks.router, dashboard.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,

@@ -73,6 +73,7 @@ class Reconciler(Protocol):
     kind: ClassVar[str]                 # "swarm", "cloudflare", ...
     section: ClassVar[str]              # the orch.yaml key it reads: "services", "dns", ...
     connection_type: ClassVar[str]      # the connection type it needs: "docker", "cloudflare"
+    connection_key: ClassVar[str]       # its key under orch.yaml `connections:` ("swarm", "dns", ...)
 
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
         """Turn a parsed manifest's section into resources (pure; `files` are repository files)."""

@@ -4,7 +4,20 @@ from controller.store.models.audit import AuditEntry
 from controller.store.models.auth import AppSetting, OneTimeToken, RecoveryCode, RefreshToken, User
 from controller.store.models.base import Base, utcnow
 from controller.store.models.connections import Connection
+from controller.store.models.gitops import (
+    DriftItem,
+    Incident,
+    Lease,
+    Manifest,
+    PlanRow,
+    ReconcileRun,
+    Revision,
+    Source,
+    TargetStatus,
+    WebhookDelivery,
+)
 from controller.store.models.jobs import FINAL, Job, JobArtifact, JobEvent, JobStep
 
-__all__ = ["AppSetting", "AuditEntry", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "OneTimeToken", "RecoveryCode", "RefreshToken",
+__all__ = ["DriftItem", "Incident", "Lease", "Manifest", "PlanRow", "ReconcileRun", "Revision", "Source",
+           "TargetStatus", "WebhookDelivery", "AppSetting", "AuditEntry", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "OneTimeToken", "RecoveryCode", "RefreshToken",
            "User", "utcnow"]

@@ -1,0 +1,70 @@
+"""/api/plans and /api/drift: what differs, what waits for approval, and approving exactly that."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from api.deps import DbDep, RuntimeDep, principal_of, require
+from api.schemas.gitops import ApproveIn
+from controller.errors import NotFound
+from controller.gitops import decisions
+from controller.store.models import DriftItem, PlanRow, Source
+
+router = APIRouter(tags=["plans"])
+Approver = principal_of("plans.approve")
+STATES = ("in_sync", "drifted", "pending", "error", "unknown")
+
+
+@router.get("/api/plans", dependencies=[Depends(require("plans.read"))])
+def list_plans(db: DbDep, status: str | None = None, source_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    q = select(PlanRow)
+    if status:
+        q = q.where(PlanRow.status.in_(status.split(",")))
+    if source_id:
+        q = q.where(PlanRow.source_id == source_id)
+    return [decisions.public(r) for r in db.scalars(q.order_by(PlanRow.id.desc()).limit(min(limit, 500)))]
+
+
+@router.get("/api/plans/{plan_id}", dependencies=[Depends(require("plans.read"))])
+def get_plan(plan_id: int, db: DbDep) -> dict[str, Any]:
+    row = db.get(PlanRow, plan_id)
+    if row is None:
+        raise NotFound(f"plan {plan_id} not found")
+    return decisions.public(row, with_changes=True)
+
+
+@router.post("/api/plans/{plan_id}/approve", status_code=202)
+def approve(plan_id: int, body: ApproveIn, request: Request, db: DbDep, rt: RuntimeDep, who: Approver):
+    """Runs exactly the plan shown: the checksum of its changes must match the stored plan."""
+    request.state.audit = {"target": f"plan/{plan_id}"}
+    job = decisions.approve(rt, db, plan_id, body.checksum, who.user.email)
+    request.state.audit["detail"] = {"job_id": job.id}
+    return {"id": plan_id, "status": "approved", "job_id": job.id}
+
+
+@router.post("/api/plans/{plan_id}/reject")
+def reject(plan_id: int, request: Request, db: DbDep, who: Approver):
+    request.state.audit = {"target": f"plan/{plan_id}"}
+    row = decisions.reject(db, plan_id, who.user.email)
+    return {"id": row.id, "status": row.status}
+
+
+@router.get("/api/drift", dependencies=[Depends(require("drift.read"))])
+def drift(db: DbDep, source_id: int | None = None, status: str | None = None) -> dict[str, Any]:
+    q = select(DriftItem, Source.name).join(Source, Source.id == DriftItem.source_id)
+    if source_id:
+        q = q.where(DriftItem.source_id == source_id)
+    rows = db.execute(q.order_by(Source.name, DriftItem.manifest_path, DriftItem.target, DriftItem.resource)).all()
+    summary = dict.fromkeys(STATES, 0)
+    items = []
+    for it, source_name in rows:
+        summary[it.status] = summary.get(it.status, 0) + 1
+        if status and it.status != status:
+            continue
+        items.append({"source": source_name, "source_id": it.source_id, "manifest": it.manifest_path,
+                      "target": it.target, "resource": it.resource, "status": it.status, "action": it.action,
+                      "fields": it.fields, "plan_id": it.plan_id, "error": it.error, "updated_at": it.updated_at})
+    return {"summary": summary, "items": items}

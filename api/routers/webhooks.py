@@ -1,0 +1,96 @@
+"""POST /api/webhooks/github: signed push events request a sync of the sources they touch.
+
+The signature (HMAC-SHA256 of the raw body with the source's secret) is checked before anything
+else is believed; each delivery id is recorded once, so a replayed delivery does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import DbDep, RuntimeDep, require
+from api.routers.sources import webhook_secret
+from controller.gitops.globs import matches
+from controller.gitops.webhooks import (
+    WebhookError,
+    normalise_repo_url,
+    parse_push,
+    repo_matches,
+    verify_signature,
+)
+from controller.store.models import Source, WebhookDelivery, utcnow
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+
+
+def _answer(db, delivery: WebhookDelivery, status: int, message: str, **extra) -> JSONResponse:
+    delivery.status, delivery.result = status, message[:500]
+    db.add(delivery)
+    try:
+        db.commit()
+    except IntegrityError:   # the same delivery raced in twice: the first one counts
+        db.rollback()
+        return JSONResponse({"detail": "duplicate delivery ignored", "duplicate": True}, status_code=200)
+    return JSONResponse({"detail": message, **extra}, status_code=status)
+
+
+@router.post("/github", dependencies=[Depends(require("public"))])
+async def github(request: Request, db: DbDep, rt: RuntimeDep):
+    body = await request.body()
+    event = request.headers.get("x-github-event", "")
+    delivery_id = request.headers.get("x-github-delivery", "")
+    request.state.audit = {"action": "webhooks.github", "target": f"delivery/{delivery_id}"}
+    if not delivery_id:
+        return JSONResponse({"detail": "missing X-GitHub-Delivery"}, status_code=400)
+    if db.scalar(select(WebhookDelivery.id).where(WebhookDelivery.delivery_id == delivery_id)) is not None:
+        return JSONResponse({"detail": "duplicate delivery ignored", "duplicate": True}, status_code=200)
+    delivery = WebhookDelivery(delivery_id=delivery_id[:100], event=event[:50])
+    try:
+        payload = json.loads(body)
+        repo = payload.get("repository") or {}
+    except (ValueError, AttributeError):
+        return _answer(db, delivery, 400, "body is not JSON")
+    delivery.repository = str(repo.get("full_name", ""))[:300]
+    try:
+        push = parse_push(payload) if event == "push" else None
+    except WebhookError as exc:
+        return _answer(db, delivery, 400, f"malformed push payload: {exc}")
+
+    candidates = [s for s in db.scalars(select(Source)) if _same_repo(s.url, repo, push)]
+    if not candidates:
+        return _answer(db, delivery, 404, f"no source is configured for repository {delivery.repository or '?'}")
+    signature = request.headers.get("x-hub-signature-256")
+    verified = [s for s in candidates if (sec := webhook_secret(rt, s)) and verify_signature(sec, body, signature)]
+    if not verified:
+        return _answer(db, delivery, 401, "signature does not match any source's webhook secret")
+    delivery.source_ids = [s.id for s in verified]
+    if event == "ping":
+        return _answer(db, delivery, 200, "pong", zen=payload.get("zen", ""))
+    if event != "push":
+        return _answer(db, delivery, 202, f"event {event!r} ignored")
+    synced = []
+    for src in verified:
+        if not src.enabled or push.branch != src.branch:
+            continue
+        if push.paths is not None and not (any(matches(p, src.paths) for p in push.paths)
+                                           or push.paths & set(src.watched_files or [])):
+            continue
+        src.sync_requested_at, src.sync_reason = utcnow(), "webhook"
+        synced.append(src.name)
+    message = f"sync requested for {', '.join(synced)}" if synced else "push does not touch any manifest"
+    return _answer(db, delivery, 202, message, sources=synced)
+
+
+def _same_repo(url: str, repo: dict, push) -> bool:
+    if push is not None:
+        return repo_matches(url, push)
+    mine = normalise_repo_url(url)
+    return mine is not None and mine in {normalise_repo_url(str(repo.get(k, ""))) for k in
+                                         ("clone_url", "ssh_url", "html_url", "git_url", "url")}

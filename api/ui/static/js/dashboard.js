@@ -1,0 +1,103 @@
+/* Dashboard widgets from GET /api/dashboard, refreshed every 10 s without reloading the page. */
+"use strict";
+(function () {
+  const J = window.Jarvis;
+  const el = J.el;
+  const updated = J.$("#dash-updated"), errBox = J.$("#dash-error");
+  const NOT_CONFIGURED = {
+    containers_with_errors: "No docker connection yet",
+    active_servers: "No docker or hetzner connection yet",
+  };
+
+  function metric(name, value, note) {
+    const box = J.$(`[data-metric="${name}"]`);
+    if (value === null || value === undefined) {
+      J.clear(box, el("small", { text: note || "not available" }));
+    } else {
+      J.clear(box, String(value));
+    }
+  }
+
+  function drift(d) {
+    const parts = [["in_sync", "In sync"], ["drifted", "Drifted"], ["pending", "Pending approval"],
+                   ["error", "Errors"], ["unknown", "Unknown"]];
+    const total = parts.reduce((n, [k]) => n + (d[k] || 0), 0);
+    if (!total) {
+      return J.empty("Nothing to compare yet", "Add a Git source in GitOps: its manifests are compared with what runs.",
+        J.can("admin") ? el("a.btn", { href: "/gitops", text: "Go to GitOps" }) : null);
+    }
+    return el("div",
+      el("div.drift-bar", { role: "img", "aria-label": parts.map(([k, l]) => `${l}: ${d[k] || 0}`).join(", ") },
+        parts.filter(([k]) => d[k]).map(([k]) => {
+          const seg = el("span.seg." + k, { title: k });
+          seg.style.flexGrow = d[k];   // CSSOM, allowed by the CSP (no style attribute in markup)
+          return seg;
+        })),
+      el("div.summary-strip", parts.map(([k, l]) => el("div",
+        el("div.widget-label", { text: l }), el("div.metric", el("span.badge.plain." + k, { text: String(d[k] || 0) }))))));
+  }
+
+  function cloudflare(list) {
+    if (list === null || list === undefined) {
+      return J.empty("No Cloudflare connection yet", "Add one in Settings → Connections (type cloudflare).",
+        J.can("admin") ? el("a.btn", { href: "/settings#connections", text: "Add a connection" }) : null);
+    }
+    if (!list.length) return el("p.muted", { text: "No Cloudflare data yet." });
+    return el("ul.plain-list", list.map((c) => el("li",
+      el("div.row", el("strong", { text: c.connection }),
+        J.badge(c.token_valid ? "ok" : "error", c.token_valid ? "token valid" : "token invalid")),
+      el("div.row.zones", (c.zones || []).map((z) => J.badge(z.status === "active" ? "ok" : "pending", z.name + " · " + z.status))))));
+  }
+
+  function sources(list) {
+    if (!list || !list.length) return J.empty("No Git source yet", "Sources are added in GitOps.", null);
+    return el("div.table-wrap", el("table",
+      el("thead", el("tr", el("th", { scope: "col", text: "Source" }), el("th", { scope: "col", text: "Last reconcile" }),
+        el("th", { scope: "col", text: "Status" }))),
+      el("tbody", list.map((s) => el("tr",
+        el("td", { text: s.name }),
+        el("td", { title: J.fmtDate(s.last_reconcile_at), text: J.ago(s.last_reconcile_at) }),
+        el("td", J.badge(s.status)))))));
+  }
+
+  function incidents(list) {
+    if (!list || !list.length) return el("p.muted.quiet", { text: "No incident recorded. All quiet." });
+    return el("ul.plain-list", list.map((i) => el("li",
+      el("div.row", el("strong", { text: i.title }), i.service ? el("span.badge.plain", { text: i.service }) : null),
+      el("div.muted", { text: J.ago(i.opened_at) },
+        i.job_id ? [" · ", el("a", { href: "/jobs/" + encodeURIComponent(i.job_id), text: "job" })] : null))));
+  }
+
+  async function load() {
+    let d;
+    try {
+      d = await J.get("/api/dashboard");
+    } catch (err) {
+      errBox.hidden = false;
+      errBox.textContent = err.status === 404
+        ? "The dashboard API is not available on this server yet; the widgets fill in once it is."
+        : "Could not load the dashboard: " + err.message;
+      for (const m of J.$$("[data-metric]")) if (m.querySelector(".skeleton")) J.clear(m, el("small", { text: "—" }));
+      for (const id of ["drift-body", "cf-body", "src-body", "inc-body"]) {
+        const b = document.getElementById(id);
+        if (b.querySelector(".skeleton")) J.clear(b, el("p.muted", { text: "No data." }));
+      }
+      updated.textContent = "Last attempt " + new Date().toLocaleTimeString();
+      return;
+    }
+    errBox.hidden = true;
+    metric("active_jobs", d.active_jobs);
+    metric("containers_with_errors", d.containers_with_errors, NOT_CONFIGURED.containers_with_errors);
+    metric("active_servers", d.active_servers, NOT_CONFIGURED.active_servers);
+    metric("pending", d.drift ? d.drift.pending : null);
+    J.clear(J.$("#drift-body"), drift(d.drift || {}));
+    J.clear(J.$("#cf-body"), cloudflare(d.cloudflare));
+    J.clear(J.$("#src-body"), sources(d.sources));
+    J.clear(J.$("#inc-body"), incidents(d.incidents));
+    if (J.setStatusFromDashboard) J.setStatusFromDashboard(d);
+    updated.textContent = "Updated " + new Date().toLocaleTimeString() + " · refreshes every 10 s";
+  }
+
+  load();
+  setInterval(() => { if (!document.hidden) load(); }, 10000);
+})();

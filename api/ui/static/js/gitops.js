@@ -1,0 +1,187 @@
+/* GitOps: sources (Sync now, history), drift per manifest/target/resource with field diffs,
+   and plans waiting for approval (Approve sends the checksum of the changes shown). */
+"use strict";
+(function () {
+  const J = window.Jarvis;
+  const el = J.el;
+  const enc = encodeURIComponent;
+  const notAvailable = (what, err) => el("div.notice", { role: "alert",
+    text: err.status === 404 ? `The ${what} API is not available on this server yet.` : `Could not load the ${what}: ${err.message}` });
+
+  /* ---- field diffs ---- */
+  const show = (v) => (v === undefined || v === null ? "∅" : typeof v === "string" ? v : JSON.stringify(v, null, 1));
+  function diffTable(fields) {
+    if (!fields || !fields.length) return el("p.muted", { text: "No field difference." });
+    return el("div.table-wrap", el("table.diff",
+      el("thead", el("tr", el("th", { scope: "col", text: "Field" }), el("th", { scope: "col", text: "Before (live)" }),
+        el("th", { scope: "col", text: "After (Git)" }))),
+      el("tbody", fields.map((f) => el("tr", el("td", { text: f.path }), el("td.before", { text: show(f.before) }),
+        el("td.after", { text: show(f.after) }))))));
+  }
+
+  /* ---- sources ---- */
+  let sources = [];
+  async function loadSources() {
+    const body = J.$("#sources-body");
+    try {
+      sources = await J.get("/api/sources");
+    } catch (err) {
+      return J.clear(body, notAvailable("sources", err));
+    }
+    if (!sources.length) {
+      return J.clear(body, J.empty("No Git source yet",
+        "A source is a Git repository (URL, branch, paths) holding orch.yaml manifests. Administrators add sources through the API (POST /api/sources).", null));
+    }
+    J.clear(body, el("div.table-wrap", el("table",
+      el("thead", el("tr", ["Source", "Revision", "Last sync", "Status", ""].map((h, i) =>
+        el("th" + (i === 1 ? ".hide-sm" : ""), { scope: "col", text: h })))),
+      el("tbody", sources.map((s) => el("tr",
+        el("td", el("strong", { text: s.name }), el("div.muted.mono", { text: s.url + " @ " + s.branch })),
+        el("td.hide-sm", s.last_revision
+          ? [el("code", { text: s.last_revision.sha.slice(0, 10) }), el("div.muted", { text: s.last_revision.message.split("\n")[0] })]
+          : el("span.muted", { text: "—" })),
+        el("td", { title: J.fmtDate(s.last_sync_at), text: J.ago(s.last_sync_at) }),
+        el("td", J.badge(s.status), s.alert ? el("span.badge.error", { text: "alert" }) : null,
+          s.last_error ? el("div.muted", { text: s.last_error }) : null),
+        el("td.row",
+          J.can("operator") ? el("button.btn.small.mutating", { type: "button", text: "Sync now", "aria-label": "Sync " + s.name + " now",
+            onclick: (e) => sync(s, e.currentTarget) }) : null,
+          el("button.btn.small", { type: "button", text: "History", "aria-label": "History of " + s.name, onclick: () => history(s) }))))))));
+  }
+
+  async function sync(s, btn) {
+    btn.disabled = true;
+    try {
+      await J.post(`/api/sources/${s.id}/sync`, {});
+      J.toast(`Sync of ${s.name} requested.`, "ok");
+      setTimeout(loadSources, 1500);
+    } catch (err) {
+      J.toast("Sync refused: " + err.message, "error");
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  async function history(s) {
+    const card = J.$("#history-card"), body = J.$("#history-body");
+    card.hidden = false;
+    J.$("#history-h").textContent = "History of " + s.name;
+    J.clear(body, el("div.skeleton"));
+    let rows;
+    try {
+      rows = await J.get(`/api/sources/${s.id}/history`);
+    } catch (err) {
+      return J.clear(body, notAvailable("history", err));
+    }
+    if (!rows.length) return J.clear(body, el("p.muted", { text: "No reconcile run yet." }));
+    J.clear(body, el("div.table-wrap", el("table",
+      el("thead", el("tr", ["Started", "Revision", "Result", "Plan", "Duration", "Job"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", rows.map((h) => el("tr",
+        el("td", { text: J.fmtDate(h.started_at) }),
+        el("td", el("code", { text: (h.revision || "—").slice(0, 10) })),
+        el("td", J.badge(h.result), h.error ? el("div.muted", { text: h.error }) : null),
+        el("td", h.plan_summary ? ["create", "update", "delete"].map((k) => el("span.badge.plain." + k, { text: `${h.plan_summary[k] || 0} ${k}` })) : "—"),
+        el("td", { text: J.duration(h.duration_s) }),
+        el("td", h.job_id ? el("a", { href: "/jobs/" + enc(h.job_id), text: "job" }) : "—")))))));
+    card.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
+  J.$("#history-close").addEventListener("click", () => { J.$("#history-card").hidden = true; });
+
+  /* ---- drift ---- */
+  let drift = null;
+  async function loadDrift() {
+    try {
+      drift = await J.get("/api/drift");
+    } catch (err) {
+      J.clear(J.$("#drift-summary"));
+      return J.clear(J.$("#drift-body"), notAvailable("drift", err));
+    }
+    const labels = [["in_sync", "In sync"], ["drifted", "Drifted"], ["pending", "Pending approval"], ["error", "Errors"], ["unknown", "Unknown"]];
+    J.clear(J.$("#drift-summary"), labels.map(([k, l]) => el("div.card",
+      el("div.widget-label", { text: l }), el("div.metric", el("span.badge.plain." + k, { text: String(drift.summary[k] || 0) })))));
+    renderDrift();
+  }
+  function renderDrift() {
+    if (!drift) return;
+    const status = J.$("#drift-status").value, q = J.$("#drift-q").value.trim().toLowerCase();
+    const items = drift.items.filter((i) => (status === "all" || (status ? i.status === status : i.status !== "in_sync")) &&
+      (!q || [i.source, i.manifest, i.target, i.resource].join(" ").toLowerCase().includes(q)));
+    if (!items.length) {
+      return J.clear(J.$("#drift-body"), J.empty(drift.items.length ? "Nothing matches" : "No drift",
+        drift.items.length ? "Change the filters." : "What runs matches what Git says, or no source has been compared yet.", null));
+    }
+    J.clear(J.$("#drift-body"), items.map((i) => el("details.drift",
+      el("summary", J.badge(i.status), el("strong", { text: i.resource }),
+        el("span.muted", { text: `${i.source} / ${i.manifest} → ${i.target}` })),
+      i.error ? el("div.notice", { text: i.error }) : null,
+      diffTable(i.fields),
+      i.plan_id ? el("p", el("button.link-btn", { type: "button", text: "Open its plan", onclick: () => { tabs.show("plans"); openPlan(i.plan_id); } })) : null)));
+  }
+  J.$("#drift-status").addEventListener("change", renderDrift);
+  J.$("#drift-q").addEventListener("input", renderDrift);
+  J.$("#drift-filters").addEventListener("submit", (e) => e.preventDefault());
+
+  /* ---- plans ---- */
+  async function loadPlans() {
+    const body = J.$("#plans-body");
+    let plans;
+    try {
+      plans = (await J.get("/api/plans")).filter((p) => p.status === "pending" || p.status === "held");
+    } catch (err) {
+      return J.clear(body, el("div.card", notAvailable("plans", err)));
+    }
+    const count = J.$("#plans-count");
+    count.hidden = !plans.length;
+    count.textContent = plans.length;
+    if (!plans.length) return J.clear(body, el("div.card", J.empty("Nothing waits for approval", "Plans that need a human decision show up here.", null)));
+    J.clear(body, plans.map((p) => el("article.card.plan", { id: "plan-" + p.id, "aria-labelledby": "plan-h-" + p.id },
+      el("div.card-head",
+        el("div", el("h2", { id: "plan-h-" + p.id, text: `${p.source} / ${p.manifest} → ${p.target}` }),
+          el("div.muted", "revision ", el("code", { text: (p.revision || "").slice(0, 10) }), " · " + J.ago(p.created_at))),
+        el("div.row", J.badge(p.status), ["create", "update", "delete"].map((k) => el("span.badge.plain." + k, { text: `${p.counts[k] || 0} ${k}` })))),
+      (p.held_reasons || []).length ? el("div.notice.info", { text: "Held: " + p.held_reasons.join("; ") }) : null,
+      el("div.plan-changes", { id: "changes-" + p.id },
+        el("button.btn", { type: "button", text: "Show the changes", onclick: () => openPlan(p.id) })))));
+  }
+
+  async function openPlan(id) {
+    const box = document.getElementById("changes-" + id);
+    if (!box) return;
+    J.clear(box, el("div.skeleton"));
+    let plan;
+    try {
+      plan = await J.get("/api/plans/" + enc(id));
+    } catch (err) {
+      return J.clear(box, notAvailable("plan", err));
+    }
+    const actions = J.can("operator") && (plan.status === "pending" || plan.status === "held") ? el("div.row.plan-actions",
+      el("button.btn.primary.mutating", { type: "button", text: "Approve", "aria-label": "Approve these changes", onclick: (e) => decide(plan, "approve", e.currentTarget) }),
+      el("button.btn.danger.mutating", { type: "button", text: "Reject", onclick: (e) => decide(plan, "reject", e.currentTarget) }),
+      el("span.muted", { text: "checksum " + String(plan.checksum).slice(0, 12) })) : null;
+    J.clear(box,
+      (plan.changes || []).map((c) => el("div.change",
+        el("div.row", J.badge(c.action, c.action), el("strong", { text: c.resource }), c.risk ? el("span.badge.plain", { text: "risk " + c.risk }) : null),
+        diffTable(c.fields))),
+      actions);
+    box.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
+
+  async function decide(plan, verb, btn) {
+    btn.disabled = true;
+    try {
+      const res = await J.post(`/api/plans/${enc(plan.id)}/${verb}`, verb === "approve" ? { checksum: plan.checksum } : {});
+      const box = document.getElementById("changes-" + plan.id);
+      J.clear(box, el("div.notice.ok", { role: "status" }, verb === "approve" ? "Approved. " : "Rejected.",
+        res && res.job_id ? el("a", { href: "/jobs/" + enc(res.job_id), text: "Follow the job" }) : null));
+      J.toast(verb === "approve" ? "Plan approved." : "Plan rejected.", "ok");
+    } catch (err) {
+      J.toast((verb === "approve" ? "Approval" : "Rejection") + " refused: " + err.message, "error");
+      btn.disabled = false;
+    }
+  }
+
+  const loaded = {};
+  const loaders = { sources: loadSources, drift: loadDrift, plans: loadPlans };
+  const tabs = J.tabs(J.$(".tabs"), (name) => { if (!loaded[name]) { loaded[name] = true; loaders[name](); } });
+  if (!loaded.plans) { loaded.plans = true; loadPlans(); }   // the count on the tab
+})();

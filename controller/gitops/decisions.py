@@ -1,0 +1,157 @@
+"""What happens to a fresh plan: stored, compared with the plans before it, and acted on by policy.
+
+  auto    → approved and queued as an apply job (unless held by the safety limits)
+  manual  → pending, waiting for an operator's approval
+  detect  → detected: drift reported, never applied
+A plan identical (same checksum) to one already waiting is not stored twice; an older plan for the
+same target that waits is expired by a newer one. Approving runs exactly the stored changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from controller import connections, registry
+from controller.errors import Conflict, Invalid, NotFound
+from controller.jobs.service import JobsService
+from controller.jobs.submit import JobRequest
+from controller.plans import Change, Plan
+from controller.runtime import Runtime
+from controller.store.models import FINAL, Incident, Job, PlanRow, utcnow
+
+log = logging.getLogger(__name__)
+WAITING = ("pending", "held")
+IN_FLIGHT = ("approved",)
+
+
+def apply_in_flight(db: Session, source_id: int, path: str, target: str) -> PlanRow | None:
+    row = db.scalar(select(PlanRow).where(PlanRow.source_id == source_id, PlanRow.manifest_path == path,
+                                          PlanRow.target == target, PlanRow.status.in_(IN_FLIGHT))
+                    .order_by(PlanRow.id.desc()))
+    if row is None:
+        return None
+    job = db.get(Job, row.job_id) if row.job_id else None
+    return row if job is None or job.status not in FINAL else None
+
+
+def last_applied(db: Session, source_id: int, path: str, target: str) -> PlanRow | None:
+    return db.scalar(select(PlanRow).where(PlanRow.source_id == source_id, PlanRow.manifest_path == path,
+                                           PlanRow.target == target, PlanRow.status.in_(("applied", "failed")))
+                     .order_by(PlanRow.id.desc()))
+
+
+def record(db: Session, *, source_id: int, source_name: str, path: str, kind: str, connection: str,
+           plan: Plan, policy: str, limits) -> tuple[PlanRow | None, bool]:
+    """Stores the plan (or finds the identical one waiting); returns (row, should_apply_now)."""
+    previous = last_applied(db, source_id, path, plan.target)
+    if previous is not None and previous.converged is None:
+        previous.converged = plan.empty          # the apply was verified by this observation
+        if not plan.empty and previous.status == "applied":
+            _open_incident(db, source_id, previous, plan)
+    if plan.empty:
+        db.execute(update(PlanRow).where(PlanRow.source_id == source_id, PlanRow.manifest_path == path,
+                                         PlanRow.target == plan.target, PlanRow.status.in_(WAITING + ("detected",)))
+                   .values(status="expired"))
+        return None, False
+    checksum = plan.checksum
+    same = db.scalar(select(PlanRow).where(PlanRow.source_id == source_id, PlanRow.manifest_path == path,
+                                           PlanRow.target == plan.target, PlanRow.checksum == checksum,
+                                           PlanRow.status.in_(WAITING + ("detected",))))
+    if same is not None:
+        return same, False
+    db.execute(update(PlanRow).where(PlanRow.source_id == source_id, PlanRow.manifest_path == path,
+                                     PlanRow.target == plan.target, PlanRow.status.in_(WAITING + ("detected",)))
+               .values(status="expired"))
+    held = plan.held_reasons(limits)
+    if previous is not None and previous.checksum == checksum and previous.converged is False:
+        held.append("the same changes were applied before and did not converge")
+    if policy == "detect":
+        status = "detected"
+    elif held:
+        status = "held"
+    else:
+        status = "approved" if policy == "auto" else "pending"
+    row = PlanRow(source_id=source_id, manifest_path=path, manifest_name=plan.manifest, target=plan.target, kind=kind,
+                  connection=connection, revision=plan.revision, policy=policy, status=status, checksum=checksum,
+                  changes=[c.to_dict() for c in plan.changes], counts=plan.counts(), held_reasons=held,
+                  errors=list(plan.errors), managed_count=plan.managed_count,
+                  decided_by="policy:auto" if status == "approved" else "")
+    db.add(row)
+    db.flush()
+    return row, status == "approved"
+
+
+def _open_incident(db: Session, source_id: int, applied: PlanRow, plan: Plan) -> None:
+    still = [c.resource for c in plan.changes][:20]
+    db.add(Incident(title=f"{applied.target}: did not converge after apply", source_id=source_id,
+                    target=applied.target, resource=", ".join(still)[:300], job_id=applied.job_id,
+                    detail={"plan_id": applied.id, "still_different": still,
+                            "errors": list(plan.errors)[:20]}))
+
+
+def enqueue_apply(rt: Runtime, db: Session, row: PlanRow, by: str, source_name: str) -> Job:
+    """Queues exactly the stored changes of `row` as an apply job."""
+    reconciler = registry.reconcilers().get(row.kind)
+    if reconciler is None:
+        raise Conflict(f"no reconciler for {row.kind} is installed")
+    conn = connections.info(rt.secrets, connections.by_name(db, row.connection))
+    plan = Plan(target=row.target, changes=tuple(Change.from_dict(c) for c in row.changes),
+                managed_count=row.managed_count, source=source_name, manifest=row.manifest_name,
+                revision=row.revision)
+    steps = [{"name": s.name, "playbook": s.playbook, "vars": dict(s.vars), "resource": s.resource}
+             for s in reconciler.steps(plan, conn)]
+    req = JobRequest(runbook=f"apply:{row.kind}", title=f"Apply {row.manifest_name} → {row.target}",
+                     steps=steps, connection=row.connection, concurrency_key=f"target:{row.target}",
+                     timeout_s=3600, max_attempts=1, retry_on=[], trigger="reconcile", created_by=by,
+                     plan_id=row.id)
+    job = JobsService.of(rt).enqueue(db, req)
+    row.job_id = job.id
+    db.commit()
+    return job
+
+
+def approve(rt: Runtime, db: Session, plan_id: int, checksum: str, by: str) -> Job:
+    row = db.get(PlanRow, plan_id)
+    if row is None:
+        raise NotFound(f"plan {plan_id} not found")
+    if row.status not in WAITING:
+        raise Conflict(f"plan {plan_id} is {row.status}; only a pending or held plan can be approved")
+    if checksum != row.checksum:
+        raise Invalid("the plan changed since it was shown; reload it",
+                      errors=[{"field": "checksum", "message": "does not match the stored plan"}])
+    if apply_in_flight(db, row.source_id, row.manifest_path, row.target):
+        raise Conflict(f"an apply to {row.target} is already running")
+    from controller.store.models import Source
+
+    source = db.get(Source, row.source_id)
+    row.status, row.decided_by, row.decided_at = "approved", by, utcnow()
+    db.flush()
+    return enqueue_apply(rt, db, row, by, source.name if source else "")
+
+
+def reject(db: Session, plan_id: int, by: str) -> PlanRow:
+    row = db.get(PlanRow, plan_id)
+    if row is None:
+        raise NotFound(f"plan {plan_id} not found")
+    if row.status not in WAITING:
+        raise Conflict(f"plan {plan_id} is {row.status}; only a pending or held plan can be rejected")
+    row.status, row.decided_by, row.decided_at = "rejected", by, utcnow()
+    return row
+
+
+def public(row: PlanRow, with_changes: bool = False) -> dict[str, Any]:
+    out = {"id": row.id, "source_id": row.source_id, "manifest": row.manifest_path,
+           "manifest_name": row.manifest_name, "target": row.target, "kind": row.kind, "revision": row.revision,
+           "policy": row.policy, "status": row.status, "checksum": row.checksum, "counts": row.counts,
+           "held_reasons": row.held_reasons, "errors": row.errors, "created_at": row.created_at,
+           "decided_by": row.decided_by, "decided_at": row.decided_at, "job_id": row.job_id,
+           "converged": row.converged}
+    if with_changes:
+        out["changes"] = [{"resource": c["resource"], "action": c["action"], "risk": c["risk"],
+                           "protected": c.get("protected", False), "reason": c.get("reason", ""),
+                           "fields": c.get("fields", [])} for c in row.changes]
+    return out

@@ -1,0 +1,73 @@
+"""One manifest at one revision → a plan per target: desired, observe, diff, rules, plan.
+
+All I/O here is the reconcilers' own `observe`; storing and acting on plans is the loop's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.contract import ConnectionInfo, DesiredState, LiveState, Reconciler, Scope
+from controller.gitops.rules import apply_rules
+from controller.plans import Plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TargetPlan:
+    kind: str
+    connection: str
+    target: str
+    plan: Plan | None = None
+    desired: DesiredState | None = None
+    live: LiveState | None = None
+    error: str = ""
+    extra_errors: list[str] = field(default_factory=list)
+
+
+def sections_of(r: Reconciler) -> tuple[str, ...]:
+    return tuple(getattr(r, "sections", None) or (r.section,))
+
+
+def key_of(r: Reconciler) -> str:
+    return getattr(r, "connection_key", None) or r.kind
+
+
+def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, reconcilers: Mapping[str, Reconciler],
+                  connection: Callable[[str], ConnectionInfo], files: Mapping[str, bytes]) -> list[TargetPlan]:
+    data = manifest.model_dump(mode="json", exclude_none=True)
+    policy = data.get("policy") or {}
+    scope = Scope(source=source, manifest=data["name"], environment=data.get("environment", ""))
+    out: list[TargetPlan] = []
+    for kind, r in sorted(reconcilers.items()):
+        if not any(data.get(s) for s in sections_of(r)):
+            continue
+        conn_name = (data.get("connections") or {}).get(key_of(r), "")
+        tp = TargetPlan(kind=kind, connection=conn_name, target=f"{kind}:{conn_name}")
+        out.append(tp)
+        try:
+            conn = connection(conn_name)
+        except Exception as exc:
+            tp.error = f"connection {conn_name!r}: {getattr(exc, 'message', exc)}"
+            continue
+        if conn.type != r.connection_type:
+            tp.error = f"connection {conn_name!r} is a {conn.type} connection; {kind} needs {r.connection_type}"
+            continue
+        try:
+            tp.desired = r.desired(manifest, scope, files)
+            tp.live = r.observe(conn, scope, tp.desired)
+            changes = r.diff(tp.desired, tp.live, prune=bool(policy.get("prune", False)))
+        except Exception as exc:   # one target failing never stops the others
+            log.warning("planning %s for %s failed: %s", tp.target, path, exc, exc_info=True)
+            tp.error = f"{type(exc).__name__}: {exc}"
+            continue
+        changes = apply_rules(changes, data.get("ignore", []), data.get("protected", []))
+        managed = sum(1 for res in tp.live.resources if res.owned)
+        tp.plan = Plan(target=tp.target, changes=tuple(changes), managed_count=managed, source=source,
+                       manifest=data["name"], revision=revision,
+                       errors=tuple(tp.desired.errors) + tuple(tp.live.errors))
+    return out

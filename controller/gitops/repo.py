@@ -1,0 +1,93 @@
+"""A source at one revision: its manifests and the other files they reference.
+
+Git sources are fetched into a bare mirror per source; a local directory that is not a git
+repository (the embedded default's `examples/`) is read from the working tree as it is on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controller.gitops.git import Credentials, GitError, Mirror, Revision, WorktreeSource
+
+
+@dataclass
+class Snapshot:
+    revision: Revision
+    manifests: dict[str, bytes]
+    files: RepoFiles
+
+
+class RepoFiles(Mapping[str, bytes]):
+    """Repository files read on demand; remembers what was read so pushes touching them resync."""
+
+    def __init__(self, reader, root: str = "") -> None:
+        self._reader = reader
+        self._root = root
+        self.read: set[str] = set()
+        self._cache: dict[str, bytes] = {}
+
+    def under(self, folder: str) -> RepoFiles:
+        """The same files, with paths relative to `folder` (a manifest's own directory)."""
+        sub = RepoFiles(self._reader, _join(self._root, folder))
+        sub.read, sub._cache = self.read, self._cache
+        return sub
+
+    def __getitem__(self, path: str) -> bytes:
+        full = _join(self._root, path)
+        if full not in self._cache:
+            try:
+                self._cache[full] = self._reader(full)
+            except (GitError, FileNotFoundError, IsADirectoryError, ValueError) as exc:
+                raise KeyError(f"{full}: {exc}") from None
+            self.read.add(full)
+        return self._cache[full]
+
+    def __contains__(self, path: object) -> bool:
+        try:
+            self[str(path)]
+            return True
+        except KeyError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cache)
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
+def _join(root: str, path: str) -> str:
+    path = path.lstrip("./") if path.startswith("./") else path
+    return f"{root.rstrip('/')}/{path}" if root else path
+
+
+@dataclass
+class SourceRef:
+    id: int
+    url: str
+    branch: str
+    paths: list[str]
+    credentials: Credentials | None = None
+    mirror_dir: Path = field(default_factory=Path)
+
+
+def is_worktree(url: str) -> bool:
+    """A local directory that is not itself a git repository is read from disk as it is."""
+    if "://" in url or url.startswith("git@"):
+        return False
+    p = Path(url)
+    return p.is_dir() and not (p / ".git").exists() and not (p / "HEAD").is_file()
+
+
+def snapshot(ref: SourceRef) -> Snapshot:
+    if is_worktree(ref.url):
+        wt = WorktreeSource(Path(ref.url))
+        revision, manifests = wt.snapshot(ref.paths)
+        return Snapshot(revision, manifests, RepoFiles(wt.read_file))
+    mirror = Mirror(ref.mirror_dir)
+    revision = mirror.fetch(ref.url, ref.branch, ref.credentials)
+    manifests = mirror.read_manifests(revision.sha, ref.paths)
+    return Snapshot(revision, manifests, RepoFiles(lambda p, sha=revision.sha: mirror.read_file(sha, p)))
