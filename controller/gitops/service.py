@@ -64,6 +64,8 @@ class Controller:
         return self
 
     def stop(self) -> None:
+        if not self.scheduler.running:
+            return    # already stopped (the runtime also stops its services on close)
         self.scheduler.shutdown(wait=False)
         for w in self.watchers.values():
             w.stop()

@@ -95,10 +95,12 @@ class JobsService:
         return self.sweeper
 
     def stop(self) -> None:
-        for w in self.workers:
+        workers, self.workers = self.workers, []
+        for w in workers:
             w.stop()
         if self.sweeper:
             self.sweeper.stop()
+            self.sweeper = None
 
 
 def run_worker_process(settings: Settings) -> int:
