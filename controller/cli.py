@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 
 from controller.errors import ConfigurationError, JarvisError
@@ -19,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
                                    "runs the worker and the reconcile loop on SQLite.")
     p.add_argument("--host", help="listen address (JARVIS_HOST)")
     p.add_argument("--port", type=int, help="listen port (JARVIS_PORT)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="API processes (full stack only: needs JARVIS_REDIS_URL so they share the queue and bus)")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("worker", help="run a job worker (needs JARVIS_REDIS_URL)",
@@ -77,10 +80,20 @@ def _serve(args, settings: Settings) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=overrides)
     logs.configure(settings.log_level, settings.log_json)
+    common = dict(host=settings.host, port=settings.port, log_config=None, access_log=False, proxy_headers=False,
+                  ws_max_size=1 << 20)
+    if args.workers > 1:
+        if not settings.redis_url:
+            print("jarvis: --workers needs JARVIS_REDIS_URL (processes must share the queue and the live bus)",
+                  file=sys.stderr)
+            return 2
+        os.environ.update({"JARVIS_HOST": settings.host, "JARVIS_PORT": str(settings.port)})
+        print(f"  Jarvis is running at {settings.base_url} with {args.workers} processes", flush=True)
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **common)
+        return 0
     app = create_app(settings=settings)
     print(f"  Jarvis is running at {settings.base_url}  (API docs: {settings.base_url}/api/docs)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                proxy_headers=False, ws_max_size=1 << 20)
+    uvicorn.run(app, **common)
     return 0
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,11 @@ def _jwt_key(settings: Settings) -> str:
             raise ConfigurationError(f"no secret key: set JARVIS_SECRET_KEY or create {path}") from None
         key = secrets.token_urlsafe(48)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:   # another process of this deployment made it first
+            time.sleep(0.2)
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as f:
             f.write(key + "\n")
         log.info("secret key generated", extra={"event": "secret_key.created", "path": str(path)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,12 +32,24 @@ def _open(user: User) -> str:
     return _store.open(key_id, bytes.fromhex(blob), f"users:{user.id}:totp")["totp"]
 
 
+_cache: tuple[float, list[str]] | None = None
+CACHE_S = 5.0   # every request asks; a policy change reaches other processes within seconds
+
+
 def required_roles(db: Session) -> list[str]:
+    global _cache
+    now = time.monotonic()
+    if _cache is not None and now - _cache[0] < CACHE_S:
+        return list(_cache[1])
     row = db.get(AppSetting, REQUIRED_KEY)
-    return list(row.value) if row else []
+    roles = list(row.value) if row else []
+    _cache = (now, roles)
+    return list(roles)
 
 
 def set_required_roles(db: Session, roles: list[str]) -> None:
+    global _cache
+    _cache = None
     row = db.get(AppSetting, REQUIRED_KEY)
     if row is None:
         db.add(AppSetting(key=REQUIRED_KEY, value=roles))

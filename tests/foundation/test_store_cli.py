@@ -65,7 +65,7 @@ def test_first_start_creates_key_and_admin_once(tmp_path):
     from controller.runtime import Runtime
     from tests.conftest import make_settings
 
-    s = make_settings(tmp_path, f"sqlite:///{tmp_path}/j.db")
+    s = make_settings(tmp_path, f"sqlite:///{tmp_path}/j.db", secret_key="")   # generate it, as on a first start
     rt = Runtime.start(s)
     assert oct(s.key_file.stat().st_mode & 0o777) == "0o600"
     assert rt.ensure_first_admin() is None   # already there: not created nor printed again

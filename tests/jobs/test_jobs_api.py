@@ -106,7 +106,7 @@ def test_cancel_running_and_rerun(jobs_client, jobs_rt, operator, tmp_path):
 def test_cancel_pending_job_at_once(jobs_rt, operator, jobs_client, tmp_path):
     # fill both worker slots with one concurrency key so the third waits pending
     ids = []
-    for i in range(3):
+    for _ in range(3):
         r = jobs_client.post("/api/runbooks/test-sleep/execute", headers=operator.headers,
                              json={"input": {"marker": str(tmp_path / "p.txt"), "seconds": 2, "key": "same"}})
         ids.append(r.json()["id"])
