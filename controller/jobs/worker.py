@@ -158,9 +158,10 @@ class Worker:
                     status, reason = "canceled", "canceled"
                     break
                 step_id = self._step_started(job, pos, step)
+                ssh_vars = _known_hosts(private, conn)
                 spec = RunSpec(
                     private_dir=private, playbook=Path(step["playbook"]), ident=f"step{pos}",
-                    extravars={"input": job.input_json, **(step.get("vars") or {}),
+                    extravars={"input": job.input_json, **(step.get("vars") or {}), **ssh_vars,
                                "jarvis_job": {"id": job.id, "attempt": job.attempt},
                                "jarvis_connection": _public_conn(conn),
                                "jarvis_backups_dir": str(settings.data_dir / "backups")},
@@ -270,6 +271,16 @@ class Worker:
                 for job_id in cancel:
                     if job_id in self._running:
                         self._running[job_id].set()
+
+
+def _known_hosts(private: Path, conn) -> dict[str, Any]:
+    """An ssh connection's `known_hosts` (config, not secret) pins its servers' host keys."""
+    if conn is None or conn.type != "ssh" or not conn.config.get("known_hosts"):
+        return {}
+    private.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = private / "known_hosts"
+    path.write_text(str(conn.config["known_hosts"]).strip() + "\n")
+    return {"ansible_ssh_common_args": f"-o UserKnownHostsFile={path} -o StrictHostKeyChecking=yes"}
 
 
 def _public_conn(conn) -> dict[str, Any]:

@@ -1,0 +1,151 @@
+"""Roles shape the page (a viewer finds no mutating control), the TOTP enrolment QR code decodes to
+the otpauth URI, and every page is served from this server alone (with its size recorded)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import cv2
+import numpy as np
+import pyotp
+from playwright.sync_api import expect
+
+from tests.ui.conftest import SHOTS, login_api, shoot
+
+PAGES = ["dashboard", "gitops", "runbooks", "jobs", "infra", "containers", "logs", "assistant", "settings"]
+MUTATING_LABELS = re.compile(r"^(Execute|Sync now|Approve|Reject|New connection|New user|Delete|Test|Rerun|Cancel|Save policy)",
+                             re.I)
+
+
+def _connection(context, admin, name):
+    login_api(context, admin.email, admin.password)
+    csrf = next(c["value"] for c in context.cookies() if c["name"] == "jarvis_csrf")
+    res = context.request.post("/api/connections", headers={"X-CSRF-Token": csrf},
+                               data={"name": name, "type": "ssh", "environment": "staging",
+                                     "config": {"host": "10.0.0.5"}, "credentials": {"private_key": "k" * 40}})
+    assert res.status == 201, res.text()
+    context.clear_cookies()
+
+
+def _mutating(page) -> list[str]:
+    names = [b.inner_text().strip() for b in page.locator("button:visible, a.btn:visible").all()]
+    return [n for n in names if MUTATING_LABELS.match(n)] + [f".mutating×{page.locator('.mutating').count()}"] * (
+        page.locator(".mutating").count() > 0)
+
+
+def test_viewer_sees_no_mutating_button(page, context, make_user):
+    admin, viewer = make_user("admin"), make_user("viewer")
+    _connection(context, admin, "ssh-roles-check")
+    login_api(context, viewer.email, viewer.password)
+    for name in PAGES:
+        page.goto(f"/{name}")
+        expect(page.locator(".skeleton:visible")).to_have_count(0)
+        assert _mutating(page) == [], name
+    page.goto("/settings#connections")
+    expect(page.get_by_text("ssh-roles-check")).to_be_visible()
+    assert _mutating(page) == []
+    assert page.get_by_role("tab", name="Users and roles").count() == 0
+    shoot(page, "settings-connections-viewer-1440")
+
+
+def test_admin_sees_the_controls_a_viewer_does_not(page, context, make_user):
+    admin = make_user("admin")
+    _connection(context, admin, "ssh-admin-check")
+    login_api(context, admin.email, admin.password)
+    page.goto("/settings#connections")
+    expect(page.get_by_role("button", name="New connection")).to_be_visible()
+    expect(page.get_by_role("button", name="Test ssh-admin-check")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete ssh-admin-check")).to_be_visible()
+    shoot(page, "settings-connections-1440")
+
+
+def test_create_connection_with_write_only_credentials(page, context, make_user):
+    admin = make_user("admin")
+    login_api(context, admin.email, admin.password)
+    page.goto("/settings#connections")
+    page.get_by_role("button", name="New connection").click()
+    dialog = page.locator("#conn-dialog")
+    dialog.get_by_label("Name", exact=True).fill("bad name!")
+    dialog.get_by_role("button", name="Create").click()
+    expect(dialog.locator('.field[data-field="name"] .error')).not_to_be_empty()   # browser validation, in place
+    dialog.get_by_label("Name", exact=True).fill("docker-ui-made")
+    dialog.get_by_label("Type").select_option("docker")
+    dialog.get_by_label("Environment").fill("production")
+    dialog.get_by_label("Setting name").fill("base_url")
+    dialog.locator("#cf-config").get_by_label("Value").fill("tcp://10.0.0.9:2376")
+    dialog.get_by_label("Credential name").fill("tls_key")
+    dialog.locator("#cf-creds").get_by_label("Value").fill("super-secret-key-value")
+    shoot(page, "settings-new-connection-1440")
+    dialog.get_by_role("button", name="Create").click()
+    row = page.locator("tr", has_text="docker-ui-made")
+    expect(row).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("super-secret-key-value")
+    page.goto("/containers")
+    expect(page.locator("#pending-body")).to_contain_text("docker-ui-made")
+
+
+def test_totp_enrolment_qr_code_decodes_to_the_otpauth_uri(page, context, make_user):
+    admin = make_user("admin")
+    login_api(context, admin.email, admin.password)
+    page.goto("/settings#account")
+    page.get_by_role("button", name="Set up two-factor").click()
+    qr = page.locator("#totp-qr")
+    expect(qr.locator("svg")).to_be_visible()
+    uri = qr.get_attribute("data-uri")
+    assert uri.startswith("otpauth://totp/")
+    image = cv2.imdecode(np.frombuffer(qr.screenshot(), np.uint8), cv2.IMREAD_COLOR)
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == uri
+    shoot(page, "settings-totp-enrol-1440")
+    secret = re.search(r"secret=([A-Z2-7]+)", decoded).group(1)
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    codes = page.locator("#recovery-codes code")
+    expect(codes.first).to_be_visible()
+    assert codes.count() >= 5
+    shoot(page, "settings-recovery-codes-1440")
+
+
+def test_password_change_maps_the_server_error_to_the_field(page, context, make_user):
+    user = make_user("operator")
+    login_api(context, user.email, user.password)
+    page.goto("/settings#account")
+    page.get_by_label("Current password").fill("wrong-one")
+    page.get_by_label("New password", exact=True).fill("a-brand-new-password-9")
+    page.get_by_label("Repeat the new password").fill("a-brand-new-password-9")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator('.field[data-field="current_password"] .error')).to_have_text("wrong")
+
+
+def _recorder(cdp):
+    urls, total = {}, {"bytes": 0}
+    cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
+    cdp.on("Network.loadingFinished", lambda e: total.__setitem__("bytes", total["bytes"] + e["encodedDataLength"]))
+    return urls, total
+
+
+def test_pages_come_from_this_server_only_and_their_size_is_recorded(browser, live, make_user):
+    """No CDN, no web font: every request stays on the Jarvis origin. Bytes are measured uncached."""
+    user = make_user("admin")
+    sizes = {}
+    for name in ("login", "dashboard"):
+        ctx = browser.new_context(base_url=live.url)
+        if name != "login":
+            login_api(ctx, user.email, user.password)
+        page = ctx.new_page()
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        urls, total = _recorder(cdp)
+        last_call = "**/api/auth/refresh" if name == "login" else "**/api/dashboard"   # the page's own API call
+        with page.expect_response(last_call):
+            page.goto(f"/{name}")
+        page.wait_for_load_state("load")
+        foreign = [u for u in urls.values() if not u.startswith((live.url, "data:", "ws://127.0.0.1"))]
+        assert foreign == [], foreign
+        sizes[name] = {"bytes": total["bytes"], "requests": len(urls)}
+        ctx.close()
+    SHOTS.parent.mkdir(parents=True, exist_ok=True)
+    (SHOTS.parent / "page-bytes.json").write_text(json.dumps(sizes, indent=2))
+    print("uncached transfer:", sizes)
