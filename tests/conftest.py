@@ -106,3 +106,14 @@ def operator(make_user) -> Account:
 @pytest.fixture
 def viewer(make_user) -> Account:
     return make_user("viewer")
+
+
+@pytest.fixture
+def filestore_registered():
+    """The file-store test reconciler (tests/gitops/filestore), registered for one test."""
+    from controller import registry
+    from tests.gitops.filestore import FileStoreReconciler
+
+    registry.register(FileStoreReconciler)
+    yield
+    registry.unregister("filestore")

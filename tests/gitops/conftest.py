@@ -8,21 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from controller import connections, registry
+from controller import connections
 from controller.gitops.loop import sync_source
 from controller.jobs.service import JobsService
 from controller.runtime import Runtime
 from controller.store.models import FINAL, Job, Source
 from tests.conftest import make_settings
-from tests.gitops.filestore import FileStoreReconciler
 from tests.support.gitserver import commit, make_repo
-
-
-@pytest.fixture
-def filestore_registered():
-    registry.register(FileStoreReconciler)
-    yield
-    registry.unregister("filestore")
 
 
 @pytest.fixture

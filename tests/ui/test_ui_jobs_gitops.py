@@ -17,7 +17,6 @@ from playwright.sync_api import expect
 
 from controller.runtime import Runtime
 from tests.conftest import make_settings
-from tests.gitops.conftest import filestore_registered  # noqa: F401  (fixture)
 from tests.ui.conftest import login_api, shoot
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
