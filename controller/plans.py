@@ -162,6 +162,10 @@ def _ignored(path: str, ignore: Iterable[str]) -> bool:
 def field_diffs(before: Any, after: Any, ignore: Iterable[str] = ()) -> tuple[FieldDiff, ...]:
     """Field-level differences between two normalised specs, sorted by path."""
     ignore = tuple(ignore)
+    if isinstance(before, Mapping) and isinstance(after, Mapping) and (not before or not after):
+        # a create or a delete: one row per top-level field reads better than one blob
+        keys = sorted(set(before) | set(after))
+        return tuple(FieldDiff(k, before.get(k), after.get(k)) for k in keys if not _ignored(k, ignore))
     diff = DeepDiff(before, after, view="tree", ignore_order=False, verbose_level=2)
     out: dict[str, FieldDiff] = {}
     for items in diff.values():

@@ -20,12 +20,13 @@ STATES = ("in_sync", "drifted", "pending", "error", "unknown")
 
 @router.get("/api/plans", dependencies=[Depends(require("plans.read"))])
 def list_plans(db: DbDep, status: str | None = None, source_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    q = select(PlanRow)
+    q = select(PlanRow, Source.name).join(Source, Source.id == PlanRow.source_id)
     if status:
         q = q.where(PlanRow.status.in_(status.split(",")))
     if source_id:
         q = q.where(PlanRow.source_id == source_id)
-    return [decisions.public(r) for r in db.scalars(q.order_by(PlanRow.id.desc()).limit(min(limit, 500)))]
+    rows = db.execute(q.order_by(PlanRow.id.desc()).limit(min(limit, 500))).all()
+    return [{**decisions.public(r), "source": name} for r, name in rows]
 
 
 @router.get("/api/plans/{plan_id}", dependencies=[Depends(require("plans.read"))])
@@ -33,7 +34,8 @@ def get_plan(plan_id: int, db: DbDep) -> dict[str, Any]:
     row = db.get(PlanRow, plan_id)
     if row is None:
         raise NotFound(f"plan {plan_id} not found")
-    return decisions.public(row, with_changes=True)
+    source = db.get(Source, row.source_id)
+    return {**decisions.public(row, with_changes=True), "source": source.name if source else ""}
 
 
 @router.post("/api/plans/{plan_id}/approve", status_code=202)
