@@ -23,9 +23,9 @@ def dashboard(db: DbDep, rt: RuntimeDep) -> dict[str, Any]:
     swarm = [t for t in targets if t.kind == "swarm"]
     containers = sum(int((t.health or {}).get("containers_with_errors", 0)) for t in swarm) if swarm else None
     servers = [t for t in targets if t.kind == "vps"]
-    cloudflare = [{"connection": t.connection, "token_valid": (t.health or {}).get("token_valid"),
-                   "zones": (t.health or {}).get("zones", []), "observed_at": t.observed_at,
-                   "errors": t.errors} for t in targets if t.kind == "cloudflare"]
+    drifted = dict(db.execute(select(DriftItem.target, func.count(DriftItem.id))
+                              .where(DriftItem.status.in_(("drifted", "pending"))).group_by(DriftItem.target)).all())
+    cloudflare = [_cloudflare(t, drifted.get(t.target, 0)) for t in targets if t.kind == "cloudflare"]
     drift = dict.fromkeys(STATES, 0)
     for status, n in db.execute(select(DriftItem.status, func.count(DriftItem.id)).group_by(DriftItem.status)).all():
         drift[status] = n
@@ -50,3 +50,12 @@ def dashboard(db: DbDep, rt: RuntimeDep) -> dict[str, Any]:
         "sources": sources,
         "connections": conn_types,
     }
+
+
+def _cloudflare(t: TargetStatus, drifted: int) -> dict[str, Any]:
+    """Token validity, zones and their status, last sync and drifted records, from the last observation."""
+    zones = (t.health or {}).get("zones") or {}
+    seen = any("id" in z for z in zones.values())
+    return {"connection": t.connection, "token_valid": seen or (not t.errors and not zones),
+            "zones": [{"name": name, "status": z.get("status", "")} for name, z in sorted(zones.items())],
+            "last_sync": t.observed_at, "drifted_records": drifted, "errors": t.errors}
