@@ -78,3 +78,27 @@ def test_websocket_needs_a_login(jobs_client, jobs_rt, viewer, operator):
         assert ws.receive_json()["type"] == "error"
     with jobs_client.websocket_connect("/ws/jobs/99999999", headers=viewer.headers) as ws:
         assert "not found" in ws.receive_json()["detail"]
+
+
+def test_live_log_over_the_redis_bus(pg_url, tmp_path, redis_server, operator):
+    """The full stack's path: Redis stream queue, Redis pub/sub bus, reconnect without gap or repeat."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from controller.runtime import Runtime
+    from tests.jobs.conftest import jobs_settings
+
+    rt = Runtime.start(jobs_settings(tmp_path, pg_url, redis_url=redis_server.url), first_admin=False)
+    try:
+        with TestClient(create_app(rt)) as client:
+            r = client.post("/api/runbooks/test-many/execute", headers=operator.headers,
+                            json={"input": {"n": 40, "pause": 0.02}})
+            job_id = r.json()["id"]
+            with client.websocket_connect(f"/ws/jobs/{job_id}", headers=operator.headers) as ws:
+                first, _, _ = _collect(ws, stop_after=10)
+            with client.websocket_connect(f"/ws/jobs/{job_id}?after={first[-1]}", headers=operator.headers) as ws:
+                rest, _, end = _collect(ws)
+            assert end["status"] == "success"
+            assert first + rest == _stored(rt, job_id)
+    finally:
+        rt.close()
