@@ -42,6 +42,9 @@ class DesiredState:
     resources: tuple[Resource, ...] = ()
     errors: tuple[str, ...] = ()          # per-resource problems; the rest still reconciles
     options: Mapping[str, Any] = field(default_factory=dict)   # e.g. {"zone": "example.com"}
+    # values resolved from references (Docker secret contents...), by name: never in a spec, a
+    # plan's changes or a log; the controller seals them with the plan and hands them to `steps`
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ class Step:
 
     name: str
     playbook: str                      # absolute path to the playbook file
-    vars: Mapping[str, Any] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)   # stored with the job: never a secret
     resource: str = ""
+    # sealed with the job; the playbook reads each as the environment variable JARVIS_STEP_<KEY>
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,8 @@ class Plan:
     manifest: str = ""
     revision: str = ""
     errors: tuple[str, ...] = field(default=())   # resources that could not be planned, in words
+    # resolved secret values the steps need (from DesiredState.secrets): not part of the checksum
+    secrets: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def empty(self) -> bool:

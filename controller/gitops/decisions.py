@@ -9,6 +9,7 @@ same target that waits is expired by a newer one. Approving runs exactly the sto
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from controller import connections, registry
 from controller.errors import Conflict, Invalid, NotFound
 from controller.jobs.service import JobsService
-from controller.jobs.submit import JobRequest
+from controller.jobs.submit import STEP_SECRET_PREFIX, JobRequest
 from controller.plans import Change, Plan
 from controller.runtime import Runtime
 from controller.store.models import FINAL, Incident, Job, PlanRow, utcnow
@@ -44,7 +45,7 @@ def last_applied(db: Session, source_id: int, path: str, target: str) -> PlanRow
                      .order_by(PlanRow.id.desc()))
 
 
-def record(db: Session, *, source_id: int, source_name: str, path: str, kind: str, connection: str,
+def record(db: Session, store, *, source_id: int, source_name: str, path: str, kind: str, connection: str,
            plan: Plan, policy: str, limits) -> tuple[PlanRow | None, bool]:
     """Stores the plan (or finds the identical one waiting); returns (row, should_apply_now)."""
     previous = last_applied(db, source_id, path, plan.target)
@@ -82,7 +83,16 @@ def record(db: Session, *, source_id: int, source_name: str, path: str, kind: st
                   decided_by="policy:auto" if status == "approved" else "")
     db.add(row)
     db.flush()
+    if plan.secrets:
+        values = {k: base64.b64encode(v).decode() for k, v in plan.secrets.items()}
+        row.secrets_key_id, row.secrets = store.seal(values, f"plans:{row.id}")
     return row, status == "approved"
+
+
+def _plan_secrets(store, row: PlanRow) -> dict[str, bytes]:
+    if not row.secrets or not row.secrets_key_id:
+        return {}
+    return {k: base64.b64decode(v) for k, v in store.open(row.secrets_key_id, row.secrets, f"plans:{row.id}").items()}
 
 
 def _open_incident(db: Session, source_id: int, applied: PlanRow, plan: Plan) -> None:
@@ -101,11 +111,14 @@ def enqueue_apply(rt: Runtime, db: Session, row: PlanRow, by: str, source_name: 
     conn = connections.info(rt.secrets, connections.by_name(db, row.connection))
     plan = Plan(target=row.target, changes=tuple(Change.from_dict(c) for c in row.changes),
                 managed_count=row.managed_count, source=source_name, manifest=row.manifest_name,
-                revision=row.revision)
-    steps = [{"name": s.name, "playbook": s.playbook, "vars": dict(s.vars), "resource": s.resource}
-             for s in reconciler.steps(plan, conn)]
+                revision=row.revision, secrets=_plan_secrets(rt.secrets, row))
+    steps, secret_env = [], {}
+    for pos, s in enumerate(reconciler.steps(plan, conn)):
+        steps.append({"name": s.name, "playbook": s.playbook, "vars": dict(s.vars), "resource": s.resource})
+        # sealed with the job; the worker gives step N its own as JARVIS_STEP_<KEY>
+        secret_env.update({f"{STEP_SECRET_PREFIX}{pos}_{k.upper()}": v for k, v in s.secrets.items()})
     req = JobRequest(runbook=f"apply:{row.kind}", title=f"Apply {row.manifest_name} → {row.target}",
-                     steps=steps, connection=row.connection, concurrency_key=f"target:{row.target}",
+                     steps=steps, connection=row.connection, secret_env=secret_env, concurrency_key=f"target:{row.target}",
                      timeout_s=3600, max_attempts=1, retry_on=[], trigger="reconcile", created_by=by,
                      plan_id=row.id)
     job = JobsService.of(rt).enqueue(db, req)

@@ -176,7 +176,7 @@ def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, resul
             items = [_item(path, tp.target, "pending", c.resource, c.action.value, c.fields) for c in tp.plan.changes]
             _replace_drift(rt, source.id, path, tp.target, items, db=db)
             return
-        row, apply_now = decisions.record(db, source_id=source.id, source_name=source.name, path=path, kind=tp.kind,
+        row, apply_now = decisions.record(db, rt.secrets, source_id=source.id, source_name=source.name, path=path, kind=tp.kind,
                                           connection=tp.connection, plan=tp.plan, policy=policy, limits=limits)
         for k, v in tp.plan.counts().items():
             summary[k] += v

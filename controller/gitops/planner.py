@@ -69,5 +69,5 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
         managed = sum(1 for res in tp.live.resources if res.owned)
         tp.plan = Plan(target=tp.target, changes=tuple(changes), managed_count=managed, source=source,
                        manifest=data["name"], revision=revision,
-                       errors=tuple(tp.desired.errors) + tuple(tp.live.errors))
+                       errors=tuple(tp.desired.errors) + tuple(tp.live.errors), secrets=tp.desired.secrets)
     return out

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import signal
 import socket
 import threading
 import uuid
@@ -24,6 +23,7 @@ from controller.gitops.leader import LeaderLease
 from controller.gitops.loop import sync_source
 from controller.gitops.repo import is_worktree
 from controller.gitops.watch import DirectoryWatcher
+from controller.process import run_until_signalled
 from controller.runtime import Runtime
 from controller.settings import REPO_ROOT, Settings
 from controller.store.models import Source, utcnow
@@ -154,11 +154,5 @@ def run_controller_process(settings: Settings) -> int:
 
     rt = Runtime.start(settings, first_admin=False)
     JobsService.of(rt)       # plans are queued as jobs from here
-    ctl = start_controller(rt)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
-    ctl.stop()
-    rt.close()
-    return 0
+    start_controller(rt)
+    return run_until_signalled(rt.close)   # closing the runtime stops the controller and the jobs service

@@ -7,8 +7,6 @@ Full stack: a Redis stream and pub/sub; `jarvis worker` processes run the jobs.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -20,6 +18,7 @@ from controller.jobs.catalog import Catalog, load_catalog
 from controller.jobs.queue import JobQueue, MemoryQueue, RedisQueue
 from controller.jobs.sweeper import Sweeper
 from controller.jobs.worker import Worker
+from controller.process import run_until_signalled
 from controller.runbooks import BUILTIN_DIR
 from controller.runtime import Runtime
 from controller.settings import Settings
@@ -112,13 +111,7 @@ def run_worker_process(settings: Settings) -> int:
     _register_hooks(rt, svc)
     svc.start_worker()
     svc.start_sweeper()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    done.wait()
-    svc.stop()
-    rt.close()
-    return 0
+    return run_until_signalled(rt.close)   # closing the runtime stops its services
 
 
 def _register_hooks(rt: Runtime, svc: JobsService) -> None:

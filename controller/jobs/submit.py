@@ -21,6 +21,16 @@ from controller.roles import at_least
 from controller.secrets import SecretBackend
 from controller.store.models import FINAL, Connection, Job, utcnow
 
+STEP_SECRET_PREFIX = "JARVIS_STEP"   # secret env "JARVIS_STEP<n>_<KEY>" belongs to step n only
+
+
+def step_env(env: dict[str, str], pos: int) -> dict[str, str]:
+    """The job's secret env as step `pos` sees it: shared entries, and its own as JARVIS_STEP_<KEY>."""
+    own = f"{STEP_SECRET_PREFIX}{pos}_"
+    out = {k: v for k, v in env.items() if not k.startswith(STEP_SECRET_PREFIX)}
+    out.update({f"{STEP_SECRET_PREFIX}_{k[len(own):]}": v for k, v in env.items() if k.startswith(own)})
+    return out
+
 
 @dataclass
 class JobRequest:

@@ -166,7 +166,7 @@ class Worker:
                                "jarvis_connection": _public_conn(conn),
                                "jarvis_backups_dir": str(settings.data_dir / "backups")},
                     inventory=(step.get("vars") or {}).get("inventory"),
-                    envvars={**conn_env, **env}, ssh_key=ssh_key, timeout=remaining,
+                    envvars={**conn_env, **submit.step_env(env, pos)}, ssh_key=ssh_key, timeout=remaining,
                     host_key_checking=bool((conn.config if conn else {}).get("host_key_checking", True)),
                 )
                 result = run_playbook(spec, on_event=lambda e, n=step["name"]: sink.add(e, n),

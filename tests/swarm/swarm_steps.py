@@ -34,14 +34,15 @@ def plan_for(rec: SwarmReconciler, manifest: dict, scope: Scope, conn: Connectio
     live = rec.observe(conn, scope, desired)
     changes = rec.diff(desired, live, prune=prune)
     return desired, Plan(target="swarm:local", changes=tuple(changes),
-                         errors=tuple(desired.errors) + tuple(live.errors))
+                         errors=tuple(desired.errors) + tuple(live.errors), secrets=desired.secrets)
 
 
 def apply_plan(rec: SwarmReconciler, plan: Plan, conn: ConnectionInfo) -> list[dict[str, Any]]:
     """Run every step; return per step {resource, status, msg, stdout} (a failed step does not stop the rest)."""
     out = []
     for step in rec.steps(plan, conn):
-        r, events, stdout = run_playbook(step.playbook, dict(step.vars))
+        env = {f"JARVIS_STEP_{k.upper()}": v for k, v in step.secrets.items()}   # as the worker gives them
+        r, events, stdout = run_playbook(step.playbook, dict(step.vars), env)
         msg = ""
         for ev in events:
             res = (ev.get("event_data") or {}).get("res") or {}

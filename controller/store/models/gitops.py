@@ -91,6 +91,8 @@ class PlanRow(Base):
     held_reasons: Mapped[list[Any]] = mapped_column(default=list)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     managed_count: Mapped[int] = mapped_column(default=0)
+    secrets: Mapped[bytes | None] = mapped_column(LargeBinary)     # sealed values the steps need
+    secrets_key_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str] = mapped_column(String(320), default="")
     decided_at: Mapped[dt.datetime | None]

@@ -1,0 +1,145 @@
+"""SwarmReconciler: orch.yaml services/compose → Docker Swarm, through the reconciler contract."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import docker
+import docker.errors
+
+from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, LiveState, Scope, Step
+from controller.plans import Action, Change, Plan, Resource, diff_resources
+from reconcilers.swarm.desired import OBJECT_LABEL, build_desired
+from reconcilers.swarm.engine import client_for
+from reconcilers.swarm.observe import observe_engine, read_engine
+from reconcilers.swarm.refs import ConnectionResolver
+
+PLAYBOOK = str(Path(__file__).parent / "playbooks" / "apply.yml")
+_OBJECT_TYPES = ("network", "secret", "config")
+
+
+def image_checker(client: docker.DockerClient):
+    """(found, why) for an image: on the engine, or known to its registry."""
+    def exists(image: str) -> tuple[bool, str]:
+        try:
+            client.api.inspect_image(image)
+            return True, "on the engine"
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError as exc:
+            return True, f"not checked: {exc.explanation}"
+        try:
+            client.api.inspect_distribution(image)
+            return True, "in the registry"
+        except docker.errors.APIError as exc:
+            text = str(exc.explanation or exc)
+            if "no such host" in text or "dial tcp" in text or "timeout" in text:
+                return False, "not on the engine, and no registry could be reached"
+            return False, f"not on the engine, and the registry says: {text}"
+    return exists
+
+
+def _step_order(c: Change) -> tuple[int, str]:
+    kind = c.resource.split("/", 1)[0]
+    if c.action is Action.DELETE:
+        return (2 if kind == "service" else 3, c.resource)
+    return (0 if kind in _OBJECT_TYPES else 1, c.resource)
+
+
+class SwarmReconciler:
+    kind: ClassVar[str] = "swarm"
+    section: ClassVar[str] = "services"
+    connection_type: ClassVar[str] = "docker"
+    connection_key: ClassVar[str] = "swarm"
+    runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
+
+    def __init__(self, connection_resolver: ConnectionResolver | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.connection_resolver = connection_resolver
+        self.environ = environ
+
+    def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
+        state, values = build_desired(manifest, scope, files, self.connection_resolver,
+                                      os.environ if self.environ is None else self.environ)
+        # values travel beside the specs, never in them: the controller seals them with the plan
+        return replace(state, secrets={**state.secrets, **values})
+
+    def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
+        client = client_for(connection.config, connection.secrets)
+        try:
+            live = observe_engine(read_engine(client), scope, desired, image_exists=image_checker(client))
+        finally:
+            client.close()
+        return replace(live, health={**live.health, "target": f"{self.kind}:{connection.name}"})
+
+    def diff(self, desired: DesiredState, live: LiveState, *, prune: bool) -> list[Change]:
+        target = live.health.get("target") or "swarm"
+        held = set(desired.options.get("held") or ()) | set(live.health.get("held") or {})
+        want = [_pin_tolerant(r, live) for r in desired.resources if r.key not in held]
+        # Old versions of a secret/config still declared are removed even without prune.
+        objects = {r.spec["Labels"].get(OBJECT_LABEL) for r in desired.resources if r.type in ("secret", "config")}
+        have = [r for r in live.resources if r.key not in held]
+        # Equal specs need no field diff: drop the pairs before the (costly) field-level diff.
+        live_by_key = {r.key: r for r in have}
+        same = {w.key for w in want if (h := live_by_key.get(w.key)) is not None and h.owned and h.spec == w.spec}
+        changes = diff_resources(target, [w for w in want if w.key not in same],
+                                 [h for h in have if h.key not in same], prune=prune)
+        if not prune:
+            desired_keys = {r.key for r in desired.resources}
+            old = [r for r in have if r.owned and r.type in ("secret", "config") and r.key not in desired_keys
+                   and r.spec.get("Labels", {}).get(OBJECT_LABEL) in objects]
+            changes += [c for c in diff_resources(target, [], old, prune=True)]
+        return sorted(changes, key=_step_order)
+
+    def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
+        out = []
+        for c in sorted(plan.changes, key=_step_order):
+            vars_: dict[str, Any] = {"change": c.to_dict(), "jarvis_connection": dict(connection.config)}
+            kind = c.resource.split("/", 1)[0]
+            if kind in ("secret", "config") and c.action is Action.CREATE:
+                name = c.resource.split("/", 1)[1]
+                if name not in plan.secrets:
+                    raise LookupError(f"{c.resource}: its value is not in the plan; plan again")
+                secrets = {"data_b64": base64.b64encode(plan.secrets[name]).decode()}
+            else:
+                secrets = {}
+            out.append(Step(name=f"{c.action} {c.resource}", playbook=PLAYBOOK, vars=vars_, resource=c.resource,
+                            secrets=secrets))
+        return out
+
+    def check(self, connection: ConnectionInfo) -> ConnectionCheck:
+        try:
+            client = client_for(connection.config, connection.secrets, timeout=10)
+            info = client.info()
+            client.close()
+        except Exception as exc:  # any failure to connect is the answer
+            return ConnectionCheck(False, f"docker engine did not answer: {exc}")
+        swarm = info.get("Swarm") or {}
+        details = {"server_version": info.get("ServerVersion"), "nodes": swarm.get("Nodes"),
+                   "node_id": swarm.get("NodeID")}
+        if swarm.get("LocalNodeState") != "active":
+            return ConnectionCheck(False, "docker engine answers but is not part of a swarm", details)
+        if not swarm.get("ControlAvailable"):
+            return ConnectionCheck(False, "docker engine answers but is not a swarm manager", details)
+        return ConnectionCheck(True, f"swarm manager, docker {info.get('ServerVersion')}", details)
+
+
+def _pin_tolerant(want: Resource, live: LiveState) -> Resource:
+    """A live image pinned to the digest of the desired tag is the same image (the CLI pins on deploy)."""
+    if want.type != "service":
+        return want
+    have = next((r for r in live.resources if r.key == want.key and r.owned), None)
+    if have is None:
+        return want
+    wi = want.spec["TaskTemplate"]["ContainerSpec"]["Image"]
+    hi = have.spec["TaskTemplate"]["ContainerSpec"]["Image"]
+    if hi != wi and "@" not in wi and hi.startswith(wi + "@"):
+        spec = {**want.spec, "TaskTemplate": {**want.spec["TaskTemplate"], "ContainerSpec": {
+            **want.spec["TaskTemplate"]["ContainerSpec"], "Image": hi}}}
+        return Resource(want.type, want.name, spec, want.owned, want.protected, want.ignore, want.id)
+    return want

@@ -1,0 +1,55 @@
+"""Secret and config values: resolving references and naming versions by content hash.
+
+A value never enters a Resource spec (plans are shown and stored): the spec carries the
+reference and the hash, and the value travels only to the step that creates the object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+
+# (connection name, key) -> value; the lead wires the stored-connection lookup here.
+ConnectionResolver = Callable[[str, str], str | None]
+
+
+class ReferenceError_(ValueError):
+    """A reference that cannot be resolved; the message says which and why (never the value)."""
+
+
+def resolve(ref: str, files: Mapping[str, bytes], connection_resolver: ConnectionResolver | None,
+            environ: Mapping[str, str] | None = None) -> bytes:
+    environ = os.environ if environ is None else environ
+    scheme, sep, rest = ref.partition(":")
+    if not sep or not rest:
+        raise ReferenceError_(f"{ref!r} is not a reference (env:VAR, file:path, connection:NAME/KEY)")
+    if scheme == "env":
+        if rest not in environ:
+            raise ReferenceError_(f"environment variable {rest} is not set")
+        return environ[rest].encode()
+    if scheme == "file":
+        path = rest.lstrip("./") if rest.startswith("./") else rest
+        if path not in files:
+            raise ReferenceError_(f"file {rest} is not in the repository")
+        return bytes(files[path])
+    if scheme == "connection":
+        name, _, key = rest.partition("/")
+        if not key:
+            raise ReferenceError_(f"{ref!r}: expected connection:NAME/KEY")
+        if connection_resolver is None:
+            raise ReferenceError_(f"connection secrets are not available here (needed {name}/{key})")
+        value = connection_resolver(name, key)
+        if value is None:
+            raise ReferenceError_(f"connection {name} has no secret {key}")
+        return value.encode()
+    raise ReferenceError_(f"unknown reference scheme {scheme!r} in {ref!r} (env, file, connection)")
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def versioned_name(name: str, data: bytes) -> str:
+    """`<name>_<hash8>`: a changed value is a new object, so running tasks keep the old one."""
+    return f"{name}_{content_hash(data)[:8]}"

@@ -1,0 +1,94 @@
+"""Swarm through the whole GitOps path: a git push, an auto plan, the worker's apply job on the real
+engine, the verifying observation, then an image change; a Docker secret's value is never stored plain."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from controller import connections
+from controller.gitops.loop import sync_source
+from controller.jobs.service import JobsService, _register_hooks
+from controller.runtime import Runtime
+from controller.store.models import PlanRow, Source
+from tests.conftest import make_settings
+from tests.support.gitserver import commit, make_repo
+from tests.support.jobs import wait_job
+
+SECRET_VALUE = "swarm-secret-value-never-stored-4711"
+
+
+def manifest(name: str, image: str) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: jarvis/v1
+        name: {name}
+        policy: {{sync: auto, prune: true}}
+        connections: {{swarm: swarm-e2e}}
+        services:
+          web:
+            image: {image}
+            replicas: 1
+            env: {{MODE: e2e}}
+            secrets: [token]
+        secrets:
+          token: {{from: "env:E2E_SWARM_SECRET"}}
+        """)
+
+
+@pytest.fixture
+def rt(pg_url, tmp_path, swarm_engine, monkeypatch):
+    monkeypatch.setenv("E2E_SWARM_SECRET", SECRET_VALUE)
+    runtime = Runtime.start(make_settings(tmp_path / "data", pg_url), first_admin=False)
+    jobs = JobsService.of(runtime)
+    _register_hooks(runtime, jobs)
+    jobs.start_worker()
+    with runtime.db.session() as db:
+        connections.create(db, runtime.secrets, name="swarm-e2e", type="docker", environment="test",
+                           config={"base_url": "unix:///var/run/docker.sock"}, credentials={}, created_by="t")
+    yield runtime
+    with runtime.db.session() as db:
+        db.delete(connections.by_name(db, "swarm-e2e"))
+        for src in db.scalars(select(Source).where(Source.name == "test-src")):
+            db.delete(src)
+    runtime.close()
+
+
+def test_swarm_push_apply_verify_update(rt, tmp_path, swarm_engine):
+    name = f"e2e{uuid.uuid4().hex[:6]}"
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    commit(repo, {"app/orch.yaml": manifest(name, "jarvis-test/sleep:1")}, "first")
+    with rt.db.session() as db:
+        src = Source(name="test-src", url=str(repo), branch="main", paths=["**/orch.yaml"])
+        db.add(src)
+        db.flush()
+        sid = src.id
+
+    res = sync_source(rt, sid, "test")
+    assert res.error == "" and len(res.job_ids) == 1, res
+    job = wait_job(rt, res.job_ids[0], timeout=240)
+    assert job.status == "success", job.reason
+    (svc,) = [s for s in swarm_engine.api.services() if s["Spec"]["Name"] == "web"]
+    assert svc["Spec"]["Labels"]["jarvis.managed"] == "true"
+    assert svc["Spec"]["Labels"]["jarvis.manifest"] == name
+    secrets = [s for s in swarm_engine.api.secrets() if (s["Spec"].get("Labels") or {}).get("jarvis.source") == "test-src"]
+    assert secrets and secrets[0]["Spec"]["Name"].startswith("token_")
+
+    res = sync_source(rt, sid, "verify")
+    assert not res.plan_ids and not res.job_ids
+    with rt.db.session() as db:
+        assert db.scalar(select(PlanRow.converged).where(PlanRow.id == job.plan_id)) is True
+        # the secret's value is in no table in plain text: plans, jobs, steps, events
+        for table in ("plans", "jobs", "job_steps", "job_events", "manifests"):
+            rows = db.execute(text(f"SELECT * FROM {table}")).all()
+            assert SECRET_VALUE not in repr(rows), table
+
+    commit(repo, {"app/orch.yaml": manifest(name, "jarvis-test/sleep:2")}, "new image")
+    res = sync_source(rt, sid, "webhook")
+    assert len(res.job_ids) == 1
+    assert wait_job(rt, res.job_ids[0], timeout=240).status == "success"
+    (svc,) = [s for s in swarm_engine.api.services() if s["Spec"]["Name"] == "web"]
+    assert svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith("jarvis-test/sleep:2")
