@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from controller import connections, registry
 from controller.gitops import decisions
@@ -106,6 +106,13 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         known = connections.names(db)
 
     reconcilers = registry.reconcilers()
+    conns: dict[str, object] = {}   # one lookup (and decryption) per connection per sync
+
+    def connection(name: str):
+        if name not in conns:
+            conns[name] = _connection(rt, name)
+        return conns[name]
+
     summary = {"manifests": 0, "invalid": 0, "create": 0, "update": 0, "delete": 0}
     for path, raw in sorted(snap.manifests.items()):
         summary["manifests"] += 1
@@ -119,7 +126,7 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         folder = path.rsplit("/", 1)[0] if "/" in path else ""
         targets = plan_manifest(manifest, path=path, source=source.name, revision=fallback_rev or rev.sha,
                                 reconcilers=reconcilers, files=snap.files.under(folder),
-                                connection=lambda name: _connection(rt, name))
+                                connection=connection)
         for tp in targets:
             _act(rt, source, path, manifest, tp, result, summary, limits)
     with rt.db.session() as db:
@@ -216,8 +223,9 @@ def _replace_drift(rt: Runtime, source_id: int, path: str, target: str | None, i
         if target is not None:
             q = q.where(DriftItem.target == target)
         s.execute(q)
-        for it in items:
-            s.add(DriftItem(source_id=source_id, **it))
+        if items:
+            now = utcnow()
+            s.execute(insert(DriftItem), [{"source_id": source_id, "updated_at": now, **it} for it in items])
 
     if db is not None:
         write(db)
