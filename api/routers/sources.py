@@ -68,7 +68,7 @@ def create_source(body: SourceCreate, request: Request, db: DbDep, rt: RuntimeDe
     if db.scalar(select(Source.id).where(Source.name == body.name)) is not None:
         raise Conflict(f"a source named {body.name!r} already exists")
     src = Source(name=body.name, url=body.url, branch=body.branch, paths=body.paths, poll_interval=body.poll_interval,
-                 connection=body.connection, enabled=body.enabled, created_by=who.user.email,
+                 connection=body.connection or None, enabled=body.enabled, created_by=who.user.email,
                  sync_requested_at=utcnow(), sync_reason="created")
     db.add(src)
     db.flush()
@@ -96,9 +96,11 @@ def get_source(source_id: int, db: DbDep, rt: RuntimeDep):
 def update_source(source_id: int, body: SourceUpdate, request: Request, db: DbDep, rt: RuntimeDep, who: Admin):
     src = _get(db, source_id)
     request.state.audit = {"target": f"source/{src.name}"}
-    for field in ("url", "branch", "paths", "poll_interval", "connection", "enabled"):
+    for field in body.model_fields_set & {"url", "branch", "paths", "poll_interval", "connection", "enabled"}:
         value = getattr(body, field)
-        if value is not None:
+        if field == "connection":
+            src.connection = value or None          # null or "" clears it
+        elif value is not None:
             setattr(src, field, value)
     _set_secret(rt, src, body.webhook_secret)
     src.sync_requested_at, src.sync_reason = utcnow(), "updated"

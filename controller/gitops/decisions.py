@@ -114,7 +114,8 @@ def enqueue_apply(rt: Runtime, db: Session, row: PlanRow, by: str, source_name: 
                 revision=row.revision, secrets=_plan_secrets(rt.secrets, row))
     steps, secret_env = [], {}
     for pos, s in enumerate(reconciler.steps(plan, conn)):
-        steps.append({"name": s.name, "playbook": s.playbook, "vars": dict(s.vars), "resource": s.resource})
+        steps.append({"name": s.name, "playbook": s.playbook, "vars": dict(s.vars), "resource": s.resource,
+                      "continue_on_error": True})
         # sealed with the job; the worker gives step N its own as JARVIS_STEP_<KEY>
         secret_env.update({f"{STEP_SECRET_PREFIX}{pos}_{k.upper()}": v for k, v in s.secrets.items()})
     req = JobRequest(runbook=f"apply:{row.kind}", title=f"Apply {row.manifest_name} → {row.target}",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from controller.runtime import Runtime
-from controller.store.models import Job, PlanRow, Source, utcnow
+from controller.store.models import Incident, Job, JobStep, PlanRow, Source, utcnow
 
 
 def job_finished(rt: Runtime, job_id: int, status: str) -> None:
@@ -19,5 +19,23 @@ def job_finished(rt: Runtime, job_id: int, status: str) -> None:
         plan.status = "applied" if status == "success" else "failed"
         plan.finished_at = utcnow()
         plan.converged = None     # the verifying observation decides
+        if status != "success":
+            _open_incidents(s, plan, job)
         s.execute(update(Source).where(Source.id == plan.source_id)
                   .values(sync_requested_at=utcnow(), sync_reason="verify"))
+
+
+def _open_incidents(s, plan: PlanRow, job: Job) -> None:
+    """One incident per resource whose step failed, with the step's errors (a service's task errors)."""
+    failed = s.scalars(select(JobStep).where(JobStep.job_id == job.id, JobStep.status != "success")).all()
+    for step in failed or [None]:
+        result = step.result if step else {}
+        errors = [f.get("message", "") for f in (result or {}).get("failures", [])]
+        for ss in ((result or {}).get("set_stats") or {}).values():
+            if isinstance(ss, dict):
+                errors += [str(e) for e in ss.get("task_errors", [])]
+        resource = step.resource if step else ""
+        s.add(Incident(title=f"{resource or plan.target}: apply {job.status}", source_id=plan.source_id,
+                       target=plan.target, resource=resource, job_id=job.id,
+                       detail={"plan_id": plan.id, "reason": job.reason, "errors": errors[:50],
+                               "step": step.step_name if step else ""}))

@@ -148,6 +148,7 @@ class Worker:
         deadline = time.monotonic() + job.timeout_s
         output: dict[str, Any] = {"steps": []}
         status, reason = "success", ""
+        failed: list[str] = []
         try:
             for pos, step in enumerate(job.steps_spec):
                 remaining = int(deadline - time.monotonic())
@@ -176,6 +177,10 @@ class Worker:
                                         "status": result.status, "failures": result.failures,
                                         "set_stats": result.set_stats})
                 output.update(result.set_stats)
+                if result.status == "error" and step.get("continue_on_error"):
+                    # an apply's steps are independent: one resource failing leaves the others to converge
+                    failed.append(f"{step.get('resource') or step['name']}: {_reason(result)}")
+                    continue
                 if result.status != "success":
                     status = result.status
                     reason = _reason(result)
@@ -183,6 +188,8 @@ class Worker:
         finally:
             last = sink.close()
             shutil.rmtree(private, ignore_errors=True)
+        if failed and status == "success":
+            status, reason = "error", f"{len(failed)} step(s) failed: " + "; ".join(failed)[:450]
         output["last_counter"] = last
         return status, reason, output
 

@@ -94,6 +94,7 @@ class CloudflareReconciler:
     kind: ClassVar[str] = "cloudflare"
     section: ClassVar[str] = "dns"
     connection_type: ClassVar[str] = "cloudflare"
+    connection_key: ClassVar[str] = "dns"
     runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
 
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:

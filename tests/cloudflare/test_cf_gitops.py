@@ -4,7 +4,6 @@ the emulator (token from the encrypted connection), the verifying observation, a
 from __future__ import annotations
 
 import textwrap
-import time
 
 import pytest
 from sqlalchemy import select
@@ -13,10 +12,11 @@ from controller import connections
 from controller.gitops.loop import sync_source
 from controller.jobs.service import JobsService, _register_hooks
 from controller.runtime import Runtime
-from controller.store.models import FINAL, DriftItem, Job, JobEvent, PlanRow, Source
+from controller.store.models import DriftItem, JobEvent, PlanRow, Source
 from tests.cloudflare.conftest import TOKEN
 from tests.conftest import make_settings
 from tests.support.gitserver import commit, make_repo
+from tests.support.jobs import wait_job
 
 MANIFEST = textwrap.dedent("""\
     apiVersion: jarvis/v1
@@ -43,18 +43,6 @@ def rt(pg_url, tmp_path):
     runtime.close()
 
 
-def wait(rt, job_id) -> Job:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        with rt.db.session() as s:
-            job = s.get(Job, job_id)
-            if job.status in FINAL:
-                s.expunge(job)
-                return job
-        time.sleep(0.2)
-    raise AssertionError("job did not finish")
-
-
 def test_push_plan_apply_verify_and_heal(rt, emulator, tmp_path):
     with rt.db.session() as db:
         connections.create(db, rt.secrets, name="cf-e2e", type="cloudflare", environment="prod",
@@ -70,7 +58,7 @@ def test_push_plan_apply_verify_and_heal(rt, emulator, tmp_path):
 
     res = sync_source(rt, sid, "test")
     assert res.error == "" and len(res.job_ids) == 1
-    job = wait(rt, res.job_ids[0])
+    job = wait_job(rt, res.job_ids[0])
     assert job.status == "success", job.reason
     names = {(r["type"], r["name"]) for r in emulator.zone_records("example.com")}
     assert {("A", "www.example.com"), ("CNAME", "api.example.com"), ("TXT", "example.com"),
@@ -91,6 +79,6 @@ def test_push_plan_apply_verify_and_heal(rt, emulator, tmp_path):
     (rec,) = [r for r in emulator.zone_records("example.com") if r["name"] == "www.example.com"]
     emulator.update(emulator.zone_id("example.com"), rec["id"], {"content": "198.51.100.7"}, merge=True)
     res = sync_source(rt, sid, "drift")
-    assert len(res.job_ids) == 1 and wait(rt, res.job_ids[0]).status == "success"
+    assert len(res.job_ids) == 1 and wait_job(rt, res.job_ids[0]).status == "success"
     (rec,) = [r for r in emulator.zone_records("example.com") if r["name"] == "www.example.com"]
     assert rec["content"] == "192.0.2.10"

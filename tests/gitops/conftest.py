@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,10 @@ from controller import connections
 from controller.gitops.loop import sync_source
 from controller.jobs.service import JobsService
 from controller.runtime import Runtime
-from controller.store.models import FINAL, Job, Source
+from controller.store.models import Source
 from tests.conftest import make_settings
 from tests.support.gitserver import commit, make_repo
+from tests.support.jobs import wait_job  # noqa: F401  (re-exported for the tests here)
 
 
 @pytest.fixture
@@ -78,15 +78,3 @@ class World:
 @pytest.fixture
 def world(git_rt, tmp_path):
     return World(git_rt, tmp_path)
-
-
-def wait_job(rt, job_id, timeout=120) -> Job:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with rt.db.session() as s:
-            job = s.get(Job, job_id)
-            if job.status in FINAL:
-                s.expunge(job)
-                return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from controller.runtime import Runtime
-from controller.store.models import FINAL, Job
 from tests.conftest import make_settings
+from tests.support.jobs import wait_job  # noqa: F401  (re-exported for the tests here)
 from tests.support.redis_server import RedisServer
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
@@ -42,15 +41,3 @@ def redis_server():
     server = RedisServer().start()
     yield server
     server.stop()
-
-
-def wait_job(rt, job_id: int, timeout: float = 90, statuses=FINAL) -> Job:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with rt.db.session() as s:
-            job = s.get(Job, job_id)
-            if job.status in statuses:
-                s.expunge(job)
-                return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not reach {statuses} in {timeout}s")

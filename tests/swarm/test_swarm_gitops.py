@@ -92,3 +92,29 @@ def test_swarm_push_apply_verify_update(rt, tmp_path, swarm_engine):
     assert wait_job(rt, res.job_ids[0], timeout=240).status == "success"
     (svc,) = [s for s in swarm_engine.api.services() if s["Spec"]["Name"] == "web"]
     assert svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith("jarvis-test/sleep:2")
+
+
+def test_a_service_that_cannot_converge_opens_an_incident(rt, tmp_path, swarm_engine):
+    from controller.store.models import Incident
+
+    name = f"e2e{uuid.uuid4().hex[:6]}"
+    # the same manifest with a second service whose image exits with an error
+    text = manifest(name, "jarvis-test/sleep:1").replace(
+        "secrets:\n  token:", "  broken:\n    image: jarvis-test/fail:1\n    replicas: 1\nsecrets:\n  token:", 1)
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    commit(repo, {"app/orch.yaml": text}, "with a broken service")
+    with rt.db.session() as db:
+        src = Source(name="test-src", url=str(repo), branch="main", paths=["**/orch.yaml"])
+        db.add(src)
+        db.flush()
+        sid = src.id
+    res = sync_source(rt, sid, "test")
+    assert res.error == "" and res.job_ids, res
+    job = wait_job(rt, res.job_ids[0], timeout=300)
+    assert job.status == "error"
+    with rt.db.session() as db:
+        (inc,) = db.scalars(select(Incident).where(Incident.job_id == job.id)).all()
+        assert inc.resource == "service/broken" and inc.detail["errors"]
+    # the healthy service of the same manifest still runs
+    assert [s for s in swarm_engine.api.services() if s["Spec"]["Name"] == "web"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 import time
@@ -15,7 +16,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+SHOTS = OUTPUT / "screenshots"
+RUNBOOKS = Path(__file__).parent / "runbooks"
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -61,6 +64,54 @@ def live(runtime) -> Iterator[LiveServer]:
     server = serve(runtime)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def jobs_runtime(pg_url, tmp_path_factory):
+    """A second runtime on the same database whose server also runs the jobs worker."""
+    from controller.runtime import Runtime
+    from tests.conftest import make_settings
+
+    rt = Runtime.start(make_settings(tmp_path_factory.mktemp("ui-jobs"), pg_url, runbook_paths=[RUNBOOKS],
+                                     run_worker=True), first_admin=False)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="session")
+def jobs_live(jobs_runtime) -> Iterator[LiveServer]:
+    from api.app import create_app
+
+    server = LiveServer(create_app(jobs_runtime, background=True))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jobs_page(browser, jobs_live, jobs_runtime) -> Iterator[Page]:
+    """A page on the worker-backed server, signed in as an operator."""
+    from controller.accounts import users
+
+    ctx = browser.new_context(base_url=jobs_live.url, viewport=DESKTOP)
+    with jobs_runtime.db.session() as db:
+        users.create(db, email := f"op-{secrets.token_hex(4)}@example.test", "operator-password-1", "operator")
+    login_api(ctx, email, "operator-password-1")
+    page = ctx.new_page()
+    yield page
+    ctx.close()
+
+
+@pytest.fixture
+def synced_world(runtime, tmp_path, filestore_registered):
+    """A source over a real git repository (manual policy, file-store target), synced once: it leaves
+    a pending plan, drift items and a reconcile run in the database."""
+    from tests.gitops.conftest import World
+
+    world = World(runtime, tmp_path)
+    world.push({"web": {}, "api": {}})
+    world.sync()
+    return world
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""Job and GitOps flows in a real browser. They need the lead's /api/runbooks, /api/jobs, /ws/jobs and
-/api/plans endpoints and a worker that runs jobs (create_app(..., background=True) with run_worker).
+"""Job and GitOps flows in a real browser, against a server with a worker that runs jobs (the
+`jobs_live` / `jobs_page` fixtures of tests/ui/conftest.py).
 
 - run a runbook from its generated form and watch the log reach the end;
 - a server 422 lands next to its field;
@@ -10,48 +10,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from controller.runtime import Runtime
-from tests.conftest import make_settings
-from tests.ui.conftest import login_api, shoot
-
-RUNBOOKS = Path(__file__).parent / "runbooks"
-
-
-@pytest.fixture(scope="module")
-def jobs_runtime(pg_url, tmp_path_factory):
-    rt = Runtime.start(make_settings(tmp_path_factory.mktemp("ui-jobs"), pg_url, runbook_paths=[RUNBOOKS],
-                                     run_worker=True), first_admin=False)
-    yield rt
-    rt.close()
-
-
-@pytest.fixture(scope="module")
-def jobs_live(jobs_runtime):
-    from api.app import create_app
-    from tests.ui.conftest import LiveServer
-
-    server = LiveServer(create_app(jobs_runtime, background=True))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def jobs_page(browser, jobs_live, jobs_runtime):
-    from controller.accounts import users
-
-    ctx = browser.new_context(base_url=jobs_live.url, viewport={"width": 1440, "height": 900})
-    with jobs_runtime.db.session() as db:
-        users.create(db, email := f"op-{id(ctx)}@example.test", "operator-password-1", "operator")
-    login_api(ctx, email, "operator-password-1")
-    page = ctx.new_page()
-    yield page
-    ctx.close()
+from tests.ui.conftest import shoot
 
 
 def _run_from_form(page, count: int, pause: float) -> str:

@@ -1,9 +1,8 @@
-"""Roles shape the page (a viewer finds no mutating control), the TOTP enrolment QR code decodes to
-the otpauth URI, and every page is served from this server alone (with its size recorded)."""
+"""Roles shape the page (a viewer finds no mutating control) and the TOTP enrolment QR code decodes to
+the otpauth URI. (Page sizes and other figures: test_ui_figures.py.)"""
 
 from __future__ import annotations
 
-import json
 import re
 
 import cv2
@@ -11,7 +10,7 @@ import numpy as np
 import pyotp
 from playwright.sync_api import expect
 
-from tests.ui.conftest import SHOTS, login_api, shoot
+from tests.ui.conftest import login_api, shoot
 
 PAGES = ["dashboard", "gitops", "runbooks", "jobs", "infra", "containers", "logs", "assistant", "settings"]
 MUTATING_LABELS = re.compile(r"^(Execute|Sync now|Approve|Reject|New connection|New user|Delete|Test|Rerun|Cancel|Save policy)",
@@ -116,36 +115,3 @@ def test_password_change_maps_the_server_error_to_the_field(page, context, make_
     page.get_by_label("Repeat the new password").fill("a-brand-new-password-9")
     page.get_by_role("button", name="Change password").click()
     expect(page.locator('.field[data-field="current_password"] .error')).to_have_text("wrong")
-
-
-def _recorder(cdp):
-    urls, total = {}, {"bytes": 0}
-    cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
-    cdp.on("Network.loadingFinished", lambda e: total.__setitem__("bytes", total["bytes"] + e["encodedDataLength"]))
-    return urls, total
-
-
-def test_pages_come_from_this_server_only_and_their_size_is_recorded(browser, live, make_user):
-    """No CDN, no web font: every request stays on the Jarvis origin. Bytes are measured uncached."""
-    user = make_user("admin")
-    sizes = {}
-    for name in ("login", "dashboard"):
-        ctx = browser.new_context(base_url=live.url)
-        if name != "login":
-            login_api(ctx, user.email, user.password)
-        page = ctx.new_page()
-        cdp = ctx.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        urls, total = _recorder(cdp)
-        last_call = "**/api/auth/refresh" if name == "login" else "**/api/dashboard"   # the page's own API call
-        with page.expect_response(last_call):
-            page.goto(f"/{name}")
-        page.wait_for_load_state("load")
-        foreign = [u for u in urls.values() if not u.startswith((live.url, "data:", "ws://127.0.0.1"))]
-        assert foreign == [], foreign
-        sizes[name] = {"bytes": total["bytes"], "requests": len(urls)}
-        ctx.close()
-    SHOTS.parent.mkdir(parents=True, exist_ok=True)
-    (SHOTS.parent / "page-bytes.json").write_text(json.dumps(sizes, indent=2))
-    print("uncached transfer:", sizes)

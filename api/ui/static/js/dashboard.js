@@ -1,4 +1,5 @@
-/* Dashboard widgets from GET /api/dashboard, refreshed every 10 s without reloading the page. */
+/* Dashboard widgets from GET /api/dashboard, refreshed every 10 s without reloading the page:
+   the controller's state (a banner when none runs), plans waiting, drift, sources in alert. */
 "use strict";
 (function () {
   const J = window.Jarvis;
@@ -49,15 +50,32 @@
       el("div.row.zones", (c.zones || []).map((z) => J.badge(z.status === "active" ? "ok" : "pending", z.name + " · " + z.status))))));
   }
 
-  function sources(list) {
+  /* The missing controller has its own banner: a row only repeats other reasons in full. */
+  const controllerReason = (s) => /no controller/i.test(s.alert_reason || "");
+  function sources(list, controllerDown) {
     if (!list || !list.length) return J.empty("No Git source yet", "Sources are added in GitOps.", null);
     return el("div.table-wrap", el("table",
       el("thead", el("tr", el("th", { scope: "col", text: "Source" }), el("th", { scope: "col", text: "Last reconcile" }),
         el("th", { scope: "col", text: "Status" }))),
-      el("tbody", list.map((s) => el("tr",
-        el("td", { text: s.name }),
+      el("tbody", list.map((s) => el("tr" + (s.alert ? ".alerting" : ""), { dataset: { source: s.name } },
+        el("td", el("a", { href: "/gitops#sources", text: s.name })),
         el("td", { title: J.fmtDate(s.last_reconcile_at), text: J.ago(s.last_reconcile_at) }),
-        el("td", J.badge(s.status)))))));
+        el("td", J.badge(s.status), s.alert ? el("span.badge.error.alert-badge", { text: "alert", title: s.alert_reason }) : null,
+          s.alert && controllerDown && controllerReason(s) ? el("span.sr-only", { text: s.alert_reason })
+            : s.alert ? el("div.alert-reason", { text: s.alert_reason }) : null,
+          s.last_error ? el("div.muted.wrap", { text: s.last_error }) : null))))));
+  }
+
+  /* Sources in alert for a reason other than the missing controller (that one has its own banner). */
+  function sourceAlerts(list, controllerDown) {
+    const byReason = new Map();
+    for (const s of (list || []).filter((x) => x.alert)) {
+      if (controllerDown && controllerReason(s)) continue;
+      const reason = s.alert_reason || "needs attention";
+      byReason.set(reason, [...(byReason.get(reason) || []), s.name]);
+    }
+    return [...byReason].map(([reason, names]) => el("div.notice.alert", { role: "alert" },
+      el("strong", { text: names.join(", ") + ":" }), " ", reason, " ", el("a", { href: "/gitops#sources", text: "Open GitOps" })));
   }
 
   function incidents(list) {
@@ -89,10 +107,13 @@
     metric("active_jobs", d.active_jobs);
     metric("containers_with_errors", d.containers_with_errors, NOT_CONFIGURED.containers_with_errors);
     metric("active_servers", d.active_servers, NOT_CONFIGURED.active_servers);
-    metric("pending", d.drift ? d.drift.pending : null);
+    metric("plans_waiting", d.plans_waiting);
+    const controllerDown = !!d.controller && d.controller.running === false;
+    J.$("#dash-controller").hidden = !controllerDown;
+    J.clear(J.$("#dash-alerts"), sourceAlerts(d.sources, controllerDown));
     J.clear(J.$("#drift-body"), drift(d.drift || {}));
     J.clear(J.$("#cf-body"), cloudflare(d.cloudflare));
-    J.clear(J.$("#src-body"), sources(d.sources));
+    J.clear(J.$("#src-body"), sources(d.sources, controllerDown));
     J.clear(J.$("#inc-body"), incidents(d.incidents));
     if (J.setStatusFromDashboard) J.setStatusFromDashboard(d);
     updated.textContent = "Updated " + new Date().toLocaleTimeString() + " · refreshes every 10 s";

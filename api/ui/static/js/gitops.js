@@ -1,5 +1,5 @@
-/* GitOps: sources (Sync now, history), drift per manifest/target/resource with field diffs,
-   and plans waiting for approval (Approve sends the checksum of the changes shown). */
+/* GitOps: the tabs, drift per manifest/target/resource with field diffs, and plans waiting for
+   approval (Approve sends the checksum of the changes shown). The Sources tab is sources.js. */
 "use strict";
 (function () {
   const J = window.Jarvis;
@@ -18,74 +18,6 @@
       el("tbody", fields.map((f) => el("tr", el("td", { text: f.path }), el("td.before", { text: show(f.before) }),
         el("td.after", { text: show(f.after) }))))));
   }
-
-  /* ---- sources ---- */
-  let sources = [];
-  async function loadSources() {
-    const body = J.$("#sources-body");
-    try {
-      sources = await J.get("/api/sources");
-    } catch (err) {
-      return J.clear(body, notAvailable("sources", err));
-    }
-    if (!sources.length) {
-      return J.clear(body, J.empty("No Git source yet",
-        "A source is a Git repository (URL, branch, paths) holding orch.yaml manifests. Administrators add sources through the API (POST /api/sources).", null));
-    }
-    J.clear(body, el("div.table-wrap", el("table",
-      el("thead", el("tr", ["Source", "Revision", "Last sync", "Status", ""].map((h, i) =>
-        el("th" + (i === 1 ? ".hide-sm" : ""), { scope: "col", text: h })))),
-      el("tbody", sources.map((s) => el("tr",
-        el("td", el("strong", { text: s.name }), el("div.muted.mono", { text: s.url + " @ " + s.branch })),
-        el("td.hide-sm", s.last_revision
-          ? [el("code", { text: s.last_revision.sha.slice(0, 10) }), el("div.muted", { text: s.last_revision.message.split("\n")[0] })]
-          : el("span.muted", { text: "—" })),
-        el("td", { title: J.fmtDate(s.last_sync_at), text: J.ago(s.last_sync_at) }),
-        el("td", J.badge(s.status), s.alert ? el("span.badge.error", { text: "alert" }) : null,
-          s.last_error ? el("div.muted", { text: s.last_error }) : null),
-        el("td.row",
-          J.can("operator") ? el("button.btn.small.mutating", { type: "button", text: "Sync now", "aria-label": "Sync " + s.name + " now",
-            onclick: (e) => sync(s, e.currentTarget) }) : null,
-          el("button.btn.small", { type: "button", text: "History", "aria-label": "History of " + s.name, onclick: () => history(s) }))))))));
-  }
-
-  async function sync(s, btn) {
-    btn.disabled = true;
-    try {
-      await J.post(`/api/sources/${s.id}/sync`, {});
-      J.toast(`Sync of ${s.name} requested.`, "ok");
-      setTimeout(loadSources, 1500);
-    } catch (err) {
-      J.toast("Sync refused: " + err.message, "error");
-    } finally {
-      btn.disabled = false;
-    }
-  }
-
-  async function history(s) {
-    const card = J.$("#history-card"), body = J.$("#history-body");
-    card.hidden = false;
-    J.$("#history-h").textContent = "History of " + s.name;
-    J.clear(body, el("div.skeleton"));
-    let rows;
-    try {
-      rows = await J.get(`/api/sources/${s.id}/history`);
-    } catch (err) {
-      return J.clear(body, notAvailable("history", err));
-    }
-    if (!rows.length) return J.clear(body, el("p.muted", { text: "No reconcile run yet." }));
-    J.clear(body, el("div.table-wrap", el("table",
-      el("thead", el("tr", ["Started", "Revision", "Result", "Plan", "Duration", "Job"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", rows.map((h) => el("tr",
-        el("td", { text: J.fmtDate(h.started_at) }),
-        el("td", el("code", { text: (h.revision || "—").slice(0, 10) })),
-        el("td", J.badge(h.result), h.error ? el("div.muted", { text: h.error }) : null),
-        el("td", h.plan_summary ? ["create", "update", "delete"].map((k) => el("span.badge.plain." + k, { text: `${h.plan_summary[k] || 0} ${k}` })) : "—"),
-        el("td", { text: J.duration(h.duration_s) }),
-        el("td", h.job_id ? el("a", { href: "/jobs/" + enc(h.job_id), text: "job" }) : "—")))))));
-    card.scrollIntoView({ behavior: "smooth", block: "nearest" });
-  }
-  J.$("#history-close").addEventListener("click", () => { J.$("#history-card").hidden = true; });
 
   /* ---- drift ---- */
   let drift = null;
@@ -181,7 +113,7 @@
   }
 
   const loaded = {};
-  const loaders = { sources: loadSources, drift: loadDrift, plans: loadPlans };
+  const loaders = { sources: J.sources.load, drift: loadDrift, plans: loadPlans };
   const tabs = J.tabs(J.$(".tabs"), (name) => { if (!loaded[name]) { loaded[name] = true; loaders[name](); } });
   if (!loaded.plans) { loaded.plans = true; loadPlans(); }   // the count on the tab
 })();

@@ -72,7 +72,8 @@
   J.setStatusFromDashboard = (d) => {
     const problems = (d.drift ? (d.drift.error || 0) : 0) + (d.containers_with_errors || 0) +
       (d.sources || []).filter((s) => s.status === "error").length;
-    if (problems) setLight("warn", problems + " problem" + (problems > 1 ? "s" : ""));
+    if (d.controller && d.controller.running === false) setLight("warn", "No controller running");
+    else if (problems) setLight("warn", problems + " problem" + (problems > 1 ? "s" : ""));
     else setLight("ok", "All systems normal");
   };
   async function checkStatus() {
