@@ -11,7 +11,7 @@ from api.deps import DbDep, RuntimeDep, principal_of, require
 from api.schemas.gitops import HistoryPublic, RevisionPublic, SourceCreate, SourcePublic, SourceUpdate
 from controller.errors import Conflict, NotFound
 from controller.gitops.leader import current as current_leader
-from controller.store.models import ReconcileRun, Revision, Source, utcnow
+from controller.store.models import Manifest, ReconcileRun, Revision, Source, utcnow
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
 Admin = principal_of("sources.write")
@@ -136,3 +136,20 @@ def history(source_id: int, db: DbDep, limit: int = Query(50, ge=1, le=500)):
                           plan_summary={k: (r.summary or {}).get(k, 0) for k in ("create", "update", "delete")},
                           plan_ids=r.plan_ids or [], job_ids=r.job_ids or [],
                           job_id=(r.job_ids or [None])[0]) for r in runs]
+
+
+@router.get("/{source_id}/manifests", dependencies=[Depends(require("sources.read"))])
+def manifests(source_id: int, db: DbDep) -> list[dict]:
+    """Each manifest of the last revision: valid or not, its errors (file:line:column), and the
+    revision whose version is in force (an invalid push keeps the last good one)."""
+    src = _get(db, source_id)
+    rows = db.scalars(select(Manifest).where(Manifest.source_id == source_id, Manifest.revision == src.last_revision)
+                      .order_by(Manifest.path)).all()
+    out = []
+    for m in rows:
+        good = m if m.valid else db.scalar(select(Manifest).where(Manifest.source_id == source_id,
+                                                                  Manifest.path == m.path, Manifest.valid.is_(True))
+                                           .order_by(Manifest.id.desc()))
+        out.append({"path": m.path, "name": m.name, "revision": m.revision, "valid": m.valid, "errors": m.errors,
+                    "in_force_revision": good.revision if good else None})
+    return out

@@ -116,12 +116,12 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
     summary = {"manifests": 0, "invalid": 0, "create": 0, "update": 0, "delete": 0}
     for path, raw in sorted(snap.manifests.items()):
         summary["manifests"] += 1
-        manifest, fallback_rev = _manifest_in_force(rt, source.id, path, rev.sha, raw, known)
+        manifest, fallback_rev, errors = _manifest_in_force(rt, source.id, path, rev.sha, raw, known)
         if fallback_rev is not None:
             summary["invalid"] += 1
         if manifest is None:
-            _replace_drift(rt, source.id, path, None, [_item(path, "", "error", error="manifest has errors; "
-                                                                  "no earlier valid version to keep in force")])
+            _replace_drift(rt, source.id, path, None, [_item(path, "", "error", error="\n".join(
+                ["manifest has errors; no earlier valid version to keep in force:", *errors[:20]]))])
             continue
         folder = path.rsplit("/", 1)[0] if "/" in path else ""
         targets = plan_manifest(manifest, path=path, source=source.name, revision=fallback_rev or rev.sha,
@@ -145,7 +145,7 @@ def _connection(rt: Runtime, name: str):
 
 
 def _manifest_in_force(rt: Runtime, source_id: int, path: str, sha: str, raw: bytes, known: set[str]):
-    """(manifest model or None, revision of the fallback when the current text is invalid)."""
+    """(manifest model or None, revision of the fallback when the current text is invalid, its errors)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -161,13 +161,13 @@ def _manifest_in_force(rt: Runtime, source_id: int, path: str, sha: str, raw: by
                             errors=errors, name=parsed.manifest.name if valid else "",
                             desired=parsed.manifest.model_dump(mode="json", exclude_none=True) if valid else {}))
         if valid:
-            return parsed.manifest, None
+            return parsed.manifest, None, []
         good = db.scalar(select(Manifest).where(Manifest.source_id == source_id, Manifest.path == path,
                                                 Manifest.valid.is_(True)).order_by(Manifest.id.desc()))
         if good is None:
-            return None, sha
+            return None, sha, errors
         again = parse_manifest(good.content, path)   # references were checked when it was stored
-        return (again.manifest if not again.errors else None), good.revision
+        return (again.manifest if not again.errors else None), good.revision, errors
 
 
 def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, result: SyncResult, summary: dict,

@@ -179,6 +179,9 @@ def test_missing_connection_is_a_visible_error(world):
         row = s.scalar(select(Manifest).where(Manifest.source_id == world.source_id))
         assert "no-such-connection" in row.errors[0]
     assert ("", "error") in drift(world.rt, world.source_id)
+    with world.rt.db.session() as s:
+        (item,) = s.scalars(select(DriftItem).where(DriftItem.source_id == world.source_id)).all()
+        assert "apps/app/orch.yaml:" in item.error and "no-such-connection" in item.error
 
 
 def test_unreachable_repository_is_recorded_and_nothing_else_stops(world):

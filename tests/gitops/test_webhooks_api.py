@@ -144,6 +144,8 @@ def test_plans_and_drift_api(api, operator, viewer, world):
     assert len(plans) == 1
     detail = api.get(f"/api/plans/{plans[0]['id']}", headers=viewer.headers).json()
     assert detail["changes"][0]["resource"] == "stack/web" and detail["changes"][0]["action"] == "create"
+    (m,) = api.get(f"/api/sources/{world.source_id}/manifests", headers=viewer.headers).json()
+    assert m["valid"] is True and m["path"] == "apps/app/orch.yaml" and m["in_force_revision"] == m["revision"]
     d = api.get("/api/drift", params={"source_id": world.source_id}, headers=viewer.headers).json()
     assert d["summary"]["pending"] == 1 and d["items"][0]["fields"]
     assert api.post(f"/api/plans/{plans[0]['id']}/approve", headers=viewer.headers,
