@@ -154,8 +154,12 @@ def _keys_rotate(args, settings: Settings) -> int:
     rt = Runtime.start(settings, first_admin=False)
     try:
         new_id = rt.keyring.rotate()
-        n = connections.reencrypt_all(rt.db, rt.secrets)
+        n, failed = connections.reencrypt_all(rt.db, rt.secrets)
         print(f"new key {new_id} active; {n} credential rows re-encrypted")
+        for problem in failed:
+            print(f"jarvis: {problem}", file=sys.stderr)
+        if failed:
+            return 1
     finally:
         rt.close()
     return 0

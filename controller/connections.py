@@ -96,14 +96,15 @@ def names(db: Session) -> set[str]:
     return set(db.scalars(select(Connection.name)))
 
 
-def reencrypt_all(database: Database, store: SecretBackend) -> int:
+def reencrypt_all(database: Database, store: SecretBackend) -> tuple[int, list[str]]:
     """Re-seal every row under the active key, one row per transaction, while the service runs.
 
-    The update is conditional on the key id the row had when read, so a concurrent update by the
-    API (which seals under the new key anyway) is never overwritten with stale credentials.
+    The row is locked while it is re-sealed, so a concurrent update by the API (which seals under
+    the new key anyway) is never overwritten with stale credentials. A row that cannot be opened
+    (its key is gone, or it was tampered with) is reported and left as it is; the others go on.
     """
     active = store.active_key()
-    done = 0
+    done, failed = 0, []
     with database.session() as db:
         ids = list(db.scalars(select(Connection.id).where(Connection.key_id != active)))
     for conn_id in ids:
@@ -111,8 +112,13 @@ def reencrypt_all(database: Database, store: SecretBackend) -> int:
             conn = db.get(Connection, conn_id, with_for_update=not database.is_sqlite)
             if conn is None or conn.key_id == active or not conn.credentials:
                 continue
-            values = open_credentials(store, conn)
+            try:
+                values = open_credentials(store, conn)
+            except Exception as exc:
+                failed.append(f"{conn.name}: cannot be decrypted ({type(exc).__name__}); left unchanged")
+                continue
             _seal(conn, store, values)
             done += 1
-    log.info("credentials re-encrypted", extra={"event": "keys.reencrypted", "rows": done, "key_id": active})
-    return done
+    log.info("credentials re-encrypted", extra={"event": "keys.reencrypted", "rows": done, "failed": len(failed),
+                                                "key_id": active})
+    return done, failed

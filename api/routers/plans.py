@@ -11,7 +11,7 @@ from api.deps import DbDep, RuntimeDep, principal_of, require
 from api.schemas.gitops import ApproveIn
 from controller.errors import NotFound
 from controller.gitops import decisions
-from controller.store.models import DriftItem, PlanRow, Source
+from controller.store.models import DriftItem, PlanRow, Source, TargetStatus
 
 router = APIRouter(tags=["plans"])
 Approver = principal_of("plans.approve")
@@ -61,6 +61,8 @@ def drift(db: DbDep, source_id: int | None = None, status: str | None = None) ->
         q = q.where(DriftItem.source_id == source_id)
     rows = db.execute(q.order_by(Source.name, DriftItem.manifest_path, DriftItem.target, DriftItem.resource)).all()
     summary = dict.fromkeys(STATES, 0)
+    # each resource's last observed health (a service's running/desired replicas and task errors)
+    health = {t.target: (t.health or {}).get("services", {}) for t in db.scalars(select(TargetStatus))}
     items = []
     for it, source_name in rows:
         summary[it.status] = summary.get(it.status, 0) + 1
@@ -68,5 +70,6 @@ def drift(db: DbDep, source_id: int | None = None, status: str | None = None) ->
             continue
         items.append({"source": source_name, "source_id": it.source_id, "manifest": it.manifest_path,
                       "target": it.target, "resource": it.resource, "status": it.status, "action": it.action,
-                      "fields": it.fields, "plan_id": it.plan_id, "error": it.error, "updated_at": it.updated_at})
+                      "fields": it.fields, "plan_id": it.plan_id, "error": it.error, "updated_at": it.updated_at,
+                      "health": health.get(it.target, {}).get(it.resource)})
     return {"summary": summary, "items": items}

@@ -48,7 +48,7 @@ class JobsService:
             self.bus: Bus = RedisBus(rt.redis, rt.settings.redis_url)
         else:
             self.queue, self.bus = MemoryQueue(), MemoryBus()
-        self.after_job: list = []        # hooks (job_id, status) run by the worker after a job ends
+        self.after_job: list = []        # hooks (session, job_id, status) run as a job's final status is stored
         self.workers: list[Worker] = []
         self.sweeper: Sweeper | None = None
 
@@ -120,4 +120,5 @@ def _register_hooks(rt: Runtime, svc: JobsService) -> None:
         from controller.gitops import outcomes
     except ImportError:
         return
-    svc.after_job.append(lambda job_id, status: outcomes.job_finished(rt, job_id, status))
+    if outcomes.job_finished not in svc.after_job:
+        svc.after_job.append(outcomes.job_finished)

@@ -44,7 +44,7 @@ class Worker:
         self.rt, self.queue, self.bus = rt, queue, bus
         self.concurrency = concurrency
         self.id = worker_id()
-        self.on_finished = on_finished or []      # callables(job_id, status) run after a job ends
+        self.on_finished = on_finished or []      # callables(session, job_id, status) as a job ends
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._running: dict[int, threading.Event] = {}   # job id -> cancel flag
@@ -239,6 +239,15 @@ class Worker:
             res = s.execute(update(Job).where(Job.id == job.id, Job.worker == self.id, Job.status == "running")
                             .values(**values))
             stored = res.rowcount == 1
+            if stored and not retry:
+                # in the same transaction: whoever sees the final status also sees what it caused
+                # (a plan's outcome, an incident); a failing hook is rolled back alone
+                for hook in self.on_finished:
+                    try:
+                        with s.begin_nested():
+                            hook(s, job.id, status)
+                    except Exception:
+                        log.exception("after-job hook failed for job %s", job.id)
         if not stored:
             log.warning("job %s was settled by the sweeper before it finished here", job.id)
             return
@@ -249,11 +258,6 @@ class Worker:
                                   {"type": "end", "status": status, "last_counter": output["last_counter"]}])
         log.info("job finished", extra={"event": "job.finished", "job_id": job.id, "status": status,
                                         "reason": reason})
-        for hook in self.on_finished:
-            try:
-                hook(job.id, status)
-            except Exception:
-                log.exception("after-job hook failed for job %s", job.id)
 
     # -- leases and cancels ----------------------------------------------------------------------
     def _lease_loop(self) -> None:

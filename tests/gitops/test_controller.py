@@ -77,8 +77,10 @@ def test_editing_a_watched_folder_reconciles(git_rt, tmp_path, controller):
     request_sync(git_rt, sid, "test")
     wait_for(lambda: _plan_names(git_rt, sid) == {"stack/web"}, what="first plan")
     controller.refresh_schedule()   # picks up the new folder now rather than in 5 s (and polls it once)
-    wait_for(lambda: _idle(git_rt, sid) and sid not in controller.in_flight and sid in controller.watchers,
-             what="the poll's sync to finish")
+    # the new poll job fires once at once: let its sync finish, and the watcher be ready, before editing
+    wait_for(lambda: any(r.trigger == "poll" and r.result != "running" for r in _runs(git_rt, sid))
+             and _idle(git_rt, sid) and sid not in controller.in_flight, what="the poll's sync to finish")
+    assert controller.watchers[sid].wait_ready(10)
     before = len(_runs(git_rt, sid))
     (folder / "app" / "orch.yaml").write_text(w.manifest({"web": {}, "api": {}}))
     wait_for(lambda: _plan_names(git_rt, sid) == {"stack/web", "stack/api"}, timeout=30, what="plan after the edit")

@@ -118,3 +118,19 @@ def test_a_service_that_cannot_converge_opens_an_incident(rt, tmp_path, swarm_en
         assert inc.resource == "service/broken" and inc.detail["errors"]
     # the healthy service of the same manifest still runs
     assert [s for s in swarm_engine.api.services() if s["Spec"]["Name"] == "web"]
+    # the next observation shows each service's health in the drift view, and the dashboard counts errors
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from controller.accounts import users
+    from controller.security.tokens import issue_access_token
+
+    sync_source(rt, sid, "verify")
+    with rt.db.session() as db:
+        u = users.create(db, f"v{uuid.uuid4().hex[:6]}@example.test", "viewer-password-1", "viewer")
+        token, _ = issue_access_token(rt.jwt_key, rt.settings.jwt_issuer, u.id, "viewer", 5)
+    with TestClient(create_app(rt, background=False)) as c:
+        h = {"Authorization": f"Bearer {token}"}
+        items = {i["resource"]: i for i in c.get("/api/drift", params={"source_id": sid}, headers=h).json()["items"]}
+        assert items["service/broken"]["health"]["errors"]
+        assert c.get("/api/dashboard", headers=h).json()["containers_with_errors"] >= 1
