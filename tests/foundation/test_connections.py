@@ -80,15 +80,17 @@ def test_key_rotation_under_concurrent_reads(runtime, admin):
             except Exception as exc:  # collected and asserted below
                 errors.append(repr(exc))
 
-    threads = [threading.Thread(target=reader) for _ in range(4)]
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
     for t in threads:
         t.start()
-    old = runtime.keyring.active
-    new = runtime.keyring.rotate()
-    n, _ = connections.reencrypt_all(runtime.db, runtime.secrets)   # rows of other tests' keyrings are skipped
-    stop.set()
-    for t in threads:
-        t.join()
+    try:
+        old = runtime.keyring.active
+        new = runtime.keyring.rotate()
+        n, _ = connections.reencrypt_all(runtime.db, runtime.secrets)   # rows of other tests' keyrings are skipped
+    finally:
+        stop.set()     # the readers stop even when rotation fails, or pytest would never exit
+        for t in threads:
+            t.join(timeout=30)
     assert not errors, errors[:3]
     assert new != old and n >= 30
     with runtime.db.session() as db:
