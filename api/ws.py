@@ -1,15 +1,18 @@
 """WS /ws/jobs/{id}?after=N — a job's events without gaps or repeats, then one final `end`.
 
-Order of work: subscribe to the live bus first, then send the stored events after the cursor,
-then live messages (skipping what was already sent, filling any gap from the database). `end`
-goes out only once every event up to the job's last counter has been sent. A client too slow for
-its bounded buffer is told `{"type": "resume", "after": N}` and closed; it reconnects from N.
+Events travel in batches, `{"type": "events", "events": [...]}`, consecutive counters each; a
+batch is serialised once and sent as one frame to every watcher it suits. Order of work: subscribe
+to the live bus first, then send the stored events after the cursor, then live batches (skipping
+what was already sent, filling any gap from the database). `end` goes out only once every event up
+to the job's last counter has been sent. A client too slow for its bounded buffer is told
+`{"type": "resume", "after": N}` and closed; it reconnects from N.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from urllib.parse import urlparse
 
@@ -26,8 +29,8 @@ from controller.store.models import FINAL, Job, JobEvent, User
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-BUFFER = 20_000        # messages buffered per watcher before it is told to resume
-PAGE = 2_000
+BUFFER = 2_000         # batches buffered per watcher before it is told to resume
+PAGE = 1_000
 POLL_S = 2.0           # also checks the table, in case the end was published where this process can't hear
 
 
@@ -98,9 +101,9 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
         nonlocal cursor
         while True:
             batch = await run_in_threadpool(_events, rt, job_id, cursor, upto)
-            for ev in batch:
-                await ws.send_json({"type": "event", "event": ev})
-                cursor = ev["counter"]
+            if batch:
+                await ws.send_json({"type": "events", "events": batch})
+                cursor = batch[-1]["counter"]
             if len(batch) < PAGE:
                 return
 
@@ -131,14 +134,17 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
             if overflow.is_set():
                 raise _Overflow()
             kind = msg.get("type")
-            if kind == "event":
-                counter = msg["event"]["counter"]
-                if counter <= cursor:
+            if kind == "events":
+                events = msg["events"]
+                if not events or events[-1]["counter"] <= cursor:
                     continue
-                if counter > cursor + 1:
-                    await send_stored(counter - 1)
-                await ws.send_json(msg)
-                cursor = counter
+                if events[0]["counter"] > cursor + 1:
+                    await send_stored(events[0]["counter"] - 1)
+                if events[0]["counter"] == cursor + 1:
+                    await ws.send_text(_encoded(msg))       # the whole batch: encoded once for everyone
+                else:
+                    await ws.send_json({"type": "events", "events": [e for e in events if e["counter"] > cursor]})
+                cursor = events[-1]["counter"]
             elif kind == "end":
                 await finish(msg["status"], msg["last_counter"])
                 return
@@ -155,3 +161,11 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
 
 class _Overflow(Exception):
     pass
+
+
+def _encoded(msg: dict) -> str:
+    """A bus message's JSON text, made once and shared by every watcher that sends it whole."""
+    text = msg.get("_json")
+    if text is None:
+        text = msg["_json"] = json.dumps({k: v for k, v in msg.items() if k != "_json"}, default=str)
+    return text

@@ -1,4 +1,4 @@
-"""Stores a job's events in batches and publishes them on the live bus once stored.
+"""Stores a job's events in batches and publishes each batch on the live bus once stored.
 
 ansible-runner calls `add` from its thread for every event; a flusher thread inserts the
 buffer when it holds `flush_count` events or the oldest has waited `flush_ms`. Counters are the
@@ -85,7 +85,8 @@ class EventSink:
                 time.sleep(0.5 * (attempt + 1))
         else:
             raise RuntimeError(f"events of job {self.job_id} could not be stored")
-        self.bus.publish(self.job_id, [{"type": "event", "event": public_event(r)} for r in rows])
+        # one message per flush: watchers get a batch per frame, not a frame per event
+        self.bus.publish(self.job_id, [{"type": "events", "events": [public_event(r) for r in rows]}])
 
     def close(self) -> int:
         """Store everything buffered; returns the last counter."""

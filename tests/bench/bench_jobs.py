@@ -117,10 +117,11 @@ def bench_sink(db_url: str, data_dir: Path, events: int, subscribers: int, rate:
         async def consume(i: int, sub) -> None:
             while got[i] < events:
                 msg = await sub.get()
-                if msg.get("type") == "event":
-                    got[i] += 1
-                    created = dt.datetime.fromisoformat(msg["event"]["created"]).timestamp()
-                    lags.append((time.time() - created) * 1000)
+                if msg.get("type") == "events":
+                    now = time.time()
+                    for ev in msg["events"]:
+                        got[i] += 1
+                        lags.append((now - dt.datetime.fromisoformat(ev["created"]).timestamp()) * 1000)
             if all(g >= events for g in got):
                 done.set()
         if subscribers == 0:
@@ -199,11 +200,11 @@ async def watch(ws_url: str, token: str, job_id: int, started: asyncio.Event | N
                 now = time.time()
                 msg = json.loads(raw)
                 kind = msg["type"]
-                if kind == "event":
-                    ev = msg["event"]
-                    out.counters.append(ev["counter"])
-                    out.lags_ms.append((now - dt.datetime.fromisoformat(ev["created"]).timestamp()) * 1000)
-                    after = ev["counter"]
+                if kind == "events":
+                    for ev in msg["events"]:
+                        out.counters.append(ev["counter"])
+                        out.lags_ms.append((now - dt.datetime.fromisoformat(ev["created"]).timestamp()) * 1000)
+                        after = ev["counter"]
                 elif kind == "end":
                     out.end = msg
                     break

@@ -43,7 +43,8 @@ def test_embedded_sqlite_end_to_end(tmp_path, capsys):
                 msgs = []
                 while (m := ws.receive_json())["type"] != "end":
                     msgs.append(m)
-            assert m["status"] == "success" and len([x for x in msgs if x["type"] == "event"]) == m["last_counter"]
+            counters = [e["counter"] for x in msgs if x["type"] == "events" for e in x["events"]]
+            assert m["status"] == "success" and counters == list(range(1, m["last_counter"] + 1))
             audit = c.get("/api/audit", headers=h).json()
             assert {"auth.login", "connections.write", "runbooks.execute"} <= {i["action"] for i in audit["items"]}
     finally:

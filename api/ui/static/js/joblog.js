@@ -46,7 +46,7 @@
     }
 
     handle(msg, ws) {
-      if (msg.type === "event") this.event(msg.event || msg);
+      if (msg.type === "events") for (const ev of msg.events) this.event(ev);
       else if (msg.type === "step") this.on.step(msg.step);
       else if (msg.type === "status") this.on.status(msg.status);
       else if (msg.type === "resume") {
