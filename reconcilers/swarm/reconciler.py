@@ -115,8 +115,10 @@ class SwarmReconciler:
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         try:
             client = client_for(connection.config, connection.secrets, timeout=10)
-            info = client.info()
-            client.close()
+            try:
+                info = client.info()
+            finally:
+                client.close()
         except Exception as exc:  # any failure to connect is the answer
             return ConnectionCheck(False, f"docker engine did not answer: {exc}")
         swarm = info.get("Swarm") or {}
