@@ -58,8 +58,21 @@ def client_for(config: Mapping[str, Any], secrets: Mapping[str, str], timeout: i
         if secrets.get("tls_cert") and secrets.get("tls_key"):
             cert = (_pem_file(tls_dir, "cert.pem", secrets["tls_cert"]), _pem_file(tls_dir, "key.pem", secrets["tls_key"]))
         tls = docker.tls.TLSConfig(client_cert=cert, ca_cert=ca, verify=ca or True)
-    client = docker.DockerClient(base_url=url, tls=tls, timeout=timeout)
+    if tls is not None and secrets.get("tls_ca"):
+        client = docker.DockerClient.__new__(docker.DockerClient)
+        client.api = _OwnCAClient(base_url=url, tls=tls, timeout=timeout)
+    else:
+        client = docker.DockerClient(base_url=url, tls=tls, timeout=timeout)
     return _closing(client, lambda: shutil.rmtree(tls_dir, ignore_errors=True)) if tls_dir else client
+
+
+class _OwnCAClient(docker.APIClient):
+    """Trusts the connection's CA only: requests would otherwise let REQUESTS_CA_BUNDLE (set in many
+    images) replace it, and the engine's certificate would be checked against the wrong CAs."""
+
+    def _retrieve_server_version(self):   # the first request, made by the constructor
+        self.trust_env = False
+        return super()._retrieve_server_version()
 
 
 def _closing(client: docker.DockerClient, cleanup) -> docker.DockerClient:
