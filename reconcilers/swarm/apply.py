@@ -93,11 +93,12 @@ def wait_converged(client: docker.DockerClient, service_id: str, timeout: float 
         busy = state in ("updating", "rollback_started") or (updating and not state and running < wanted)
         errors = _task_errors(client, service_id)
         # Like the docker CLI, tasks must stay up for the monitor period before the service counts
-        # as converged: a task that starts and then exits must not pass.
+        # as converged: a task that starts and then exits must not pass. The clock starts once every
+        # task runs the new spec, so it overlaps Swarm's own monitoring instead of following it.
         settle = (svc["Spec"].get("UpdateConfig") or {}).get("Monitor") or 5_000_000_000
-        if running >= wanted and not busy and len(errors) == seen_errors:
+        if running >= wanted and len(errors) == seen_errors:
             stable_since = stable_since or time.monotonic()
-            if time.monotonic() - stable_since >= settle / 1e9:
+            if not busy and time.monotonic() - stable_since >= settle / 1e9:
                 return {"failed": False, "rolled_back": False, "task_errors": [],
                         "msg": f"service {name}: converged, {running}/{wanted} tasks running"}
         else:

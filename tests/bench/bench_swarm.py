@@ -125,6 +125,81 @@ def bench_image_change(tmp: Path) -> None:
     client.api.remove_service("bench-j-img")
 
 
+def bench_push_to_converged(tmp: Path) -> None:
+    """Issue 5 bench 2 as a user lives it: a git commit, the controller's sync (what a webhook's
+    stamp triggers), the plan, the apply job through the queue, the worker and ansible-runner, to
+    converged — against `docker service update --image` on a service of its own, same run."""
+    import textwrap
+
+    from controller import connections
+    from controller.gitops.loop import sync_source
+    from controller.jobs.service import JobsService, _register_hooks
+    from controller.runtime import Runtime
+    from controller.store.models import Source
+    from tests.conftest import make_settings
+    from tests.support import pg
+    from tests.support.gitserver import commit, make_repo
+    from tests.support.jobs import wait_job
+
+    client = docker.from_env()
+    db_name = pg.create_database("jarvis_bench_swarm")
+    rt = Runtime.start(make_settings(tmp / "data", pg.sqlalchemy_url(db_name)), first_admin=False)
+    jobs = JobsService.of(rt)
+    _register_hooks(rt, jobs)
+    jobs.start_worker()
+
+    def manifest(image: str) -> str:
+        return textwrap.dedent(f"""\
+            apiVersion: jarvis/v1
+            name: benchpush
+            policy: {{sync: auto}}
+            connections: {{swarm: local}}
+            services:
+              bench-push-web: {{image: {image}, replicas: 1}}
+            """)
+
+    try:
+        with rt.db.session() as db:
+            connections.create(db, rt.secrets, name="local", type="docker", environment="",
+                               config={"base_url": "unix:///var/run/docker.sock"}, credentials={}, created_by="b")
+        repo = tmp / "repo"
+        make_repo(repo)
+        commit(repo, {"orch.yaml": manifest("jarvis-test/sleep:1")}, "first")
+        with rt.db.session() as db:
+            src = Source(name="bench", url=str(repo), branch="main", paths=["orch.yaml"])
+            db.add(src)
+            db.flush()
+            sid = src.id
+        first = sync_source(rt, sid, "bench")
+        assert wait_job(rt, first.job_ids[0], timeout=300).status == "success"
+        client.api.create_service({"ContainerSpec": {"Image": "jarvis-test/sleep:1"}}, name="bench-cli-push")
+        jarvis, cli = [], []
+        for i in range(RUNS):
+            image = ["jarvis-test/sleep:2", "jarvis-test/sleep:1"][i % 2]
+            t = time.perf_counter()
+            commit(repo, {"orch.yaml": manifest(image)}, f"image {image}")
+            res = sync_source(rt, sid, "webhook")
+            job = wait_job(rt, res.job_ids[0], timeout=300)
+            assert job.status == "success", job.reason
+            jarvis.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            subprocess.run(["docker", "service", "update", "--detach=false", "--quiet", "--image", image,
+                            "bench-cli-push"], check=True, capture_output=True)
+            cli.append(time.perf_counter() - t)
+        jm, cm = statistics.median(jarvis), statistics.median(cli)
+        print(f"2b. push to converged (commit, sync, plan, queued apply job, worker, ansible-runner), {RUNS} runs: "
+              f"jarvis median {jm:.2f} s, docker service update --image median {cm:.2f} s, ratio {jm / cm:.2f} "
+              "(goal <= 1.5)")
+    finally:
+        for name in ("bench-cli-push", "bench-push-web"):
+            try:
+                client.api.remove_service(name)
+            except docker.errors.APIError:
+                pass
+        rt.close()
+        pg.drop_database(db_name)
+
+
 def _conn():
     from controller.contract import ConnectionInfo
     return ConnectionInfo("local", "docker", config={"base_url": "unix:///var/run/docker.sock"})
@@ -171,6 +246,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         bench_noop(Path(d))
         bench_image_change(Path(d))
+        bench_push_to_converged(Path(d))
         bench_500(Path(d))
 
 
