@@ -55,9 +55,9 @@ def plan_once(rec, client, manifest, scope, files):
 
 
 def converge(rec, client, manifest, scope, files):
-    _, changes = plan_once(rec, client, manifest, scope, files)
+    desired, changes = plan_once(rec, client, manifest, scope, files)
     for c in changes:
-        data = rec._values.get(c.resource.split("/", 1)[1])
+        data = desired.secrets.get(c.resource.split("/", 1)[1])
         result = apply_change(client, c.to_dict(), data, timeout=120)
         assert not result.get("failed"), result
 
