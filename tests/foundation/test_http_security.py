@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.middleware import TrustedProxies
+from tests.support import relay
 
 
 def test_validation_errors_name_the_field(client, admin):
@@ -80,21 +81,7 @@ class _Relay:
                 continue
             u = socket.create_connection(self.target)
             self.conns += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, a, b):
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            relay.join(c, u)
 
     def cut(self):
         self.up = False

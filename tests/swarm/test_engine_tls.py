@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from controller.contract import ConnectionInfo
 from reconcilers.swarm import SwarmReconciler
+from tests.support import relay
 
 
 def _cert(name: str, issuer=None, issuer_key=None, ca=False, san=None):
@@ -70,25 +71,10 @@ class TlsEngineProxy:
             return
         engine = socket.socket(socket.AF_UNIX)
         engine.connect("/var/run/docker.sock")
-        for a, b in ((conn, engine), (engine, conn)):
-            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+        relay.join(conn, engine)
 
     def close(self):
         self.sock.close()
-
-
-def _pipe(a, b):
-    try:
-        while data := a.recv(65536):
-            b.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (a, b):
-            try:
-                s.close()
-            except OSError:
-                pass
 
 
 @pytest.fixture
