@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.permissions import ACTIONS, PUBLIC
+from api.permissions import ACTIONS
 from controller.errors import Forbidden, RateLimited, Unauthorized
 from controller.roles import at_least
 from controller.runtime import Runtime
@@ -114,5 +114,3 @@ def require(action: str):
 def principal_of(action: str):
     return Annotated[Principal, Depends(require(action))]
 
-
-Public = Depends(require(PUBLIC))

@@ -241,9 +241,3 @@ def diff_resources(
                                   risk=Risk.HIGH, protected=have.protected, live_id=have.id))
     return changes
 
-
-def conflicts(desired: Iterable[Resource], live: Iterable[Resource]) -> list[str]:
-    """Desired resources whose name is held by a resource Jarvis does not own."""
-    live_by_key = {r.key: r for r in live}
-    return [f"{r.key}: exists and is not managed by Jarvis (set adopt to take it over)"
-            for r in desired if (h := live_by_key.get(r.key)) is not None and not h.owned]

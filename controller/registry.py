@@ -40,6 +40,3 @@ def reconciler_classes() -> dict[str, type]:
 def reconcilers() -> dict[str, Reconciler]:
     return {kind: cls() for kind, cls in reconciler_classes().items()}
 
-
-def for_section(section: str) -> list[Reconciler]:
-    return [r for r in reconcilers().values() if r.section == section]

@@ -22,7 +22,7 @@ from controller.jobs.service import JobsService
 from controller.jobs.submit import STEP_SECRET_PREFIX, JobRequest
 from controller.plans import Change, Plan
 from controller.runtime import Runtime
-from controller.store.models import FINAL, Incident, Job, PlanRow, utcnow
+from controller.store.models import FINAL, Incident, Job, PlanRow, Source, utcnow
 
 log = logging.getLogger(__name__)
 WAITING = ("pending", "held")
@@ -139,8 +139,6 @@ def approve(rt: Runtime, db: Session, plan_id: int, checksum: str, by: str) -> J
                       errors=[{"field": "checksum", "message": "does not match the stored plan"}])
     if apply_in_flight(db, row.source_id, row.manifest_path, row.target):
         raise Conflict(f"an apply to {row.target} is already running")
-    from controller.store.models import Source
-
     source = db.get(Source, row.source_id)
     row.status, row.decided_by, row.decided_at = "approved", by, utcnow()
     db.flush()

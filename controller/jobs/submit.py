@@ -7,7 +7,6 @@ needs neither the catalog nor the plaintext anywhere else.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +130,3 @@ def connection_for(db: Session, store: SecretBackend, name: str | None):
         raise NotFound(f"connection {name!r} no longer exists")
     return connections.info(store, conn)
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
