@@ -91,9 +91,11 @@ def _serve(args, settings: Settings) -> int:
         print(f"  Jarvis is running at {settings.base_url} with {args.workers} processes", flush=True)
         uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **common)
         return 0
+    from api.server import serve
+
     app = create_app(settings=settings)
     print(f"  Jarvis is running at {settings.base_url}  (API docs: {settings.base_url}/api/docs)", flush=True)
-    uvicorn.run(app, **common)
+    serve(app, settings.shutdown_drain_seconds, **common)
     return 0
 
 
