@@ -119,12 +119,13 @@ def _controller(args, settings: Settings) -> int:
 
 def _db_upgrade(args, settings: Settings) -> int:
     from controller.store.db import Database
-    from controller.store.migrate import current, upgrade_locked
+    from controller.store.migrate import upgrade_locked
 
     db = Database(settings.sqlalchemy_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_locked(db)
-    print(f"database at revision {current(settings.sqlalchemy_url)}")
+    before, after = upgrade_locked(db)
+    print(f"database at revision {after}" + (f" (upgraded from {before or 'empty'})" if before != after
+                                              else " (already current)"))
     return 0
 
 

@@ -192,3 +192,21 @@ def _b64(raw: bytes) -> str:
     import base64
 
     return base64.b64encode(raw).decode()
+
+
+def make_repo(path: Path) -> None:
+    """A git repository as a team would have it: Jarvis's own deploy/ and examples/jarvis-self."""
+    path.mkdir(parents=True)
+    run("cp", "-r", str(ROOT / "deploy"), str(path / "deploy"))
+    (path / "examples").mkdir()
+    run("cp", "-r", str(ROOT / "examples" / "jarvis-self"), str(path / "examples" / "jarvis-self"))
+    git = ["git", "-C", str(path), "-c", "user.name=e2e", "-c", "user.email=e2e@example.com"]
+    run(*git, "init", "-q", "-b", "main")
+    run(*git, "add", "-A")
+    run(*git, "commit", "-q", "-m", "Jarvis under Jarvis")
+    run("chmod", "-R", "a+rX", str(path))
+
+
+def psql(stack: Stack, sql: str) -> str:
+    task = stack.running_tasks("postgres")[0]
+    return stack.exec(stack.container(task), "psql", "-U", "jarvis", "-d", "jarvis", "-tAc", sql).strip()
