@@ -185,7 +185,9 @@ class Stack:
         return run("docker", "exec", "-i", container_id, *cmd, input=stdin).stdout
 
     def logs(self, name: str) -> str:
-        return run("docker", "service", "logs", "--raw", f"{STACK}_{name}").stdout
+        """Every task's log lines (Jarvis logs to stderr, `print` goes to stdout)."""
+        done = run("docker", "service", "logs", "--raw", f"{STACK}_{name}")
+        return done.stdout + done.stderr
 
 
 def _b64(raw: bytes) -> str:
