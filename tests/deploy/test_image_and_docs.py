@@ -1,7 +1,8 @@
 """The image's Dockerfile, its healthcheck script, deploy/README.md's key commands and the CI workflow.
 
-The image cannot be built here (no registry for the base image), so the Dockerfile is checked
-for what the stack relies on; the healthcheck script runs against a real `jarvis serve`.
+The Dockerfile is checked for what the stack relies on (the image itself is built, on a local
+Debian base, and run by tests/deploy/test_stack.py); the healthcheck script runs against a real
+`jarvis serve`.
 """
 
 from __future__ import annotations

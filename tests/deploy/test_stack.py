@@ -218,7 +218,7 @@ def test_killing_a_worker_mid_job_retries_it_once(stack):
     by_attempt = {s["attempt"]: s["status"] for s in done["steps"]}
     assert by_attempt == {1: "error", 2: "success"}, done["steps"]
     claims = _claims(stack, job_id)
-    assert [c["attempt"] for c in claims] == [1, 2]
+    assert sorted(c["attempt"] for c in claims) == [1, 2], "each attempt claimed once, by one worker"
     stack.figures["worker_kill"] = {"lost": 0 if done["status"] in FINAL else 1,
                                     "run_twice": max(0, _successes(done) - 1)}
     stack.wait_healthy()
