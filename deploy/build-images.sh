@@ -83,13 +83,13 @@ derived() {
     cp -r deploy/images/. "$ctx/"
     mkdir -p "$ctx/ca"
     find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$ctx/ca/" \; 2>/dev/null || true
-    docker build -q -f "$ctx/$2" --build-arg "BASE=$BASE" -t "$1" "$ctx" >/dev/null
+    docker build -q --force-rm -f "$ctx/$2" --build-arg "BASE=$BASE" -t "$1" "$ctx" >/dev/null
 }
 
 debian_base
 derived "$PYTHON" python.Dockerfile
 log "building $JARVIS_IMAGE on $PYTHON"
-docker build -q -f deploy/Dockerfile --build-arg "PYTHON_IMAGE=$PYTHON" -t "$JARVIS_IMAGE" . >/dev/null
+docker build -q --force-rm -f deploy/Dockerfile --build-arg "PYTHON_IMAGE=$PYTHON" -t "$JARVIS_IMAGE" . >/dev/null
 if [ "$test_services" = true ]; then
     derived jarvis-test/postgres:15 postgres.Dockerfile
     derived jarvis-test/redis:7 redis.Dockerfile

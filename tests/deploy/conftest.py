@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -35,3 +36,5 @@ def stack():
         out.write_text(json.dumps(st.figures, indent=2))
         st.remove()
         fs.run("rm", "-rf", str(st.workdir))
+        # jarvis:e2e stays: its layers are the next run's build cache; the rolled tag is one label
+        subprocess.run(["docker", "rmi", f"{fs.IMAGE}-rolled"], capture_output=True, timeout=60)
