@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -38,6 +40,14 @@ def install(app: FastAPI) -> None:
     async def database_down(request: Request, exc: Exception):
         log.error("database unavailable: %s", exc.__class__.__name__, extra={"event": "db.unavailable"})
         return JSONResponse({"detail": "database unavailable", "code": "unavailable"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def redis_down(request: Request, exc: Exception):
+        # the per-token limit and the queue live in Redis (full stack): unavailable, not broken
+        log.error("redis unavailable: %s", exc.__class__.__name__, extra={"event": "redis.unavailable"})
+        return JSONResponse({"detail": "queue unavailable", "code": "unavailable"}, status_code=503,
                             headers={"Retry-After": "5"})
 
     @app.exception_handler(DBAPIError)

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import logging
 import re
+import socket
 import time
 import uuid
 
@@ -29,6 +30,9 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# Which process answered (its host name: the container id in a Swarm task). Behind a balancer it
+# tells an operator, and the full-stack test, which replica served a request or a WebSocket.
+INSTANCE_HEADER = (b"x-jarvis-instance", socket.gethostname().encode())
 CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        b"connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
@@ -75,7 +79,7 @@ class RequestMiddleware:
         token = request_id_var.set(rid)
         try:
             if scope["type"] == "websocket":
-                return await self.app(scope, receive, send)
+                return await self.app(scope, receive, _with_instance_on_accept(send))
             await self._http(scope, receive, send, headers, rid, ip)
         finally:
             request_id_var.reset(token)
@@ -111,6 +115,7 @@ class RequestMiddleware:
                 hdrs = list(message.get("headers", []))
                 hdrs += SECURITY_HEADERS
                 hdrs.append((b"x-request-id", rid.encode()))
+                hdrs.append(INSTANCE_HEADER)
                 if not path.startswith("/api/docs"):
                     hdrs.append((b"content-security-policy", CSP))
                 if path.startswith("/api"):
@@ -150,6 +155,14 @@ class RequestMiddleware:
             log.exception("audit entry could not be stored", extra={"event": "audit.failed", "path": path})
 
 
+def _with_instance_on_accept(send):
+    async def wrapped(message):
+        if message["type"] == "websocket.accept":
+            message = {**message, "headers": [*message.get("headers", []), INSTANCE_HEADER]}
+        await send(message)
+    return wrapped
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -158,5 +171,5 @@ async def _plain(send, status: int, body: dict, rid: str, extra=()) -> None:
     data = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            (b"x-request-id", rid.encode()), *SECURITY_HEADERS, *extra]})
+                            (b"x-request-id", rid.encode()), INSTANCE_HEADER, *SECURITY_HEADERS, *extra]})
     await send({"type": "http.response.body", "body": data})

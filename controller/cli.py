@@ -91,9 +91,11 @@ def _serve(args, settings: Settings) -> int:
         print(f"  Jarvis is running at {settings.base_url} with {args.workers} processes", flush=True)
         uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **common)
         return 0
+    from api.server import serve
+
     app = create_app(settings=settings)
     print(f"  Jarvis is running at {settings.base_url}  (API docs: {settings.base_url}/api/docs)", flush=True)
-    uvicorn.run(app, **common)
+    serve(app, settings.shutdown_drain_seconds, **common)
     return 0
 
 
@@ -117,12 +119,13 @@ def _controller(args, settings: Settings) -> int:
 
 def _db_upgrade(args, settings: Settings) -> int:
     from controller.store.db import Database
-    from controller.store.migrate import current, upgrade_locked
+    from controller.store.migrate import upgrade_locked
 
     db = Database(settings.sqlalchemy_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_locked(db)
-    print(f"database at revision {current(settings.sqlalchemy_url)}")
+    before, after = upgrade_locked(db)
+    print(f"database at revision {after}" + (f" (upgraded from {before or 'empty'})" if before != after
+                                              else " (already current)"))
     return 0
 
 

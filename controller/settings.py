@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list, description="Peers (IPs or CIDRs) whose X-Forwarded-For is believed, e.g. Traefik's.")
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted (webhooks included).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default).")
+    shutdown_drain_seconds: float = Field(0.0, description="On SIGTERM, `jarvis serve` keeps serving this long with "
+                                          "/readyz at 503, so a balancer takes it out of rotation before it stops.")
 
     # auth
     access_token_minutes: int = Field(15, description="Access-token (JWT) lifetime.")

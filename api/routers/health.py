@@ -1,8 +1,8 @@
-"""/healthz (the process is alive) and /readyz (the database answers)."""
+"""/healthz (the process is alive) and /readyz (the database answers and the process is not draining)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,9 @@ async def healthz():
 
 
 @router.get("/readyz", dependencies=[Depends(require("public"))])
-async def readyz(rt: RuntimeDep):
+async def readyz(request: Request, rt: RuntimeDep):
+    if getattr(request.app.state, "draining", False):   # stopping: leave the balancer's rotation first
+        return JSONResponse({"status": "draining", "database": "not checked"}, status_code=503)
     if await run_in_threadpool(rt.db.ping):
         return {"status": "ready", "database": "ok"}
     return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)

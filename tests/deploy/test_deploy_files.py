@@ -8,6 +8,7 @@ deploy/README.md produce keys Jarvis accepts.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,13 +19,14 @@ import pytest
 import yaml
 
 from controller.settings import Settings
+from tests.deploy import alloy
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 STACK = DEPLOY / "stack.yml"
 DEPLOY_ENV = {"JARVIS_DOMAIN": "jarvis.example.com", "ACME_EMAIL": "ops@example.com"}
 JARVIS_SERVICES = {"api", "worker", "controller", "migrate"}
-STATEFUL = {"postgres", "redis", "loki", "grafana", "traefik"}
+STATEFUL = {"postgres", "redis", "loki", "grafana", "traefik", "prometheus"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def _interpolate(value: str) -> str:
 
 def test_stack_has_every_part_of_the_design(stack):
     assert set(stack["services"]) == {"traefik", "api", "worker", "controller", "migrate", "postgres", "redis",
-                                      "loki", "promtail", "grafana"}
+                                      "loki", "alloy", "grafana", "prometheus"}
 
 
 def test_docker_stack_config_accepts_the_stack():
@@ -127,7 +129,7 @@ def test_replicas_and_migration_run_once(stack):
     assert svcs["worker"]["deploy"]["replicas"] == 2
     assert svcs["controller"]["deploy"]["replicas"] == 2
     assert svcs["migrate"]["deploy"]["restart_policy"]["condition"] in ("none", "on-failure")
-    assert svcs["promtail"]["deploy"]["mode"] == "global"
+    assert svcs["alloy"]["deploy"]["mode"] == "global"
 
 
 def test_secrets_and_configs_referenced_are_declared(stack):
@@ -174,11 +176,56 @@ def test_redis_keeps_the_queue_across_restarts(stack):
     assert stack["services"]["redis"]["image"].startswith("redis:7")
 
 
-def test_promtail_ships_this_stack_to_the_loki_grafana_reads():
-    promtail = yaml.safe_load((DEPLOY / "promtail" / "config.yml").read_text())
-    sd = promtail["scrape_configs"][0]["docker_sd_configs"][0]
-    assert {"name": "label", "values": ["com.docker.stack.namespace=jarvis"]} in sd["filters"]
-    datasources = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "loki.yml").read_text())
-    loki_url = datasources["datasources"][0]["url"]
-    assert promtail["clients"][0]["url"].startswith(loki_url)
-    assert loki_url == "http://loki:3100"
+def test_grafana_provisions_loki_prometheus_and_the_jarvis_dashboard(stack):
+    ds = yaml.safe_load((DEPLOY / "grafana/provisioning/datasources/datasources.yml").read_text())["datasources"]
+    by_type = {d["type"]: d for d in ds}
+    assert by_type["loki"]["url"] == f"http://loki:{_port(stack, 'loki', 3100)}"
+    assert by_type["prometheus"]["url"] == f"http://prometheus:{_port(stack, 'prometheus', 9090)}"
+    providers = yaml.safe_load((DEPLOY / "grafana/provisioning/dashboards/dashboards.yml").read_text())["providers"]
+    mounts = {c["source"]: c["target"] for c in stack["services"]["grafana"]["configs"]}
+    dashboard_target = mounts["grafana_dashboard_jarvis"]
+    assert dashboard_target.startswith(providers[0]["options"]["path"] + "/")
+    dash = json.loads((DEPLOY / stack["configs"]["grafana_dashboard_jarvis"]["file"]).read_text())
+    uids = {d["uid"] for d in ds}
+    assert dash["panels"] and dash["uid"] == "jarvis-overview"
+    for panel in dash["panels"]:
+        assert panel["datasource"]["uid"] in uids, panel["title"]
+        assert all(t["expr"].strip() for t in panel["targets"]), panel["title"]
+
+
+def _port(stack: dict, service: str, default: int) -> int:
+    """The port a service listens on, as its healthcheck reaches it (the stack publishes none)."""
+    test = " ".join(stack["services"][service]["healthcheck"]["test"])
+    m = re.search(r"127\.0\.0\.1:(\d+)", test)
+    return int(m.group(1)) if m else default
+
+
+def test_alloy_ships_this_stack_to_the_loki_grafana_reads(stack):
+    config = alloy.parse((DEPLOY / "alloy" / "config.alloy").read_text())
+    alloy.check_references(config)
+    blocks = {(b.kind, b.label): b for b in config}
+    docker_sd = blocks[("discovery.docker", "stack")]
+    filters = [b.attrs for b in docker_sd.blocks if b.kind == "filter"]
+    assert {"name": "label", "values": ["com.docker.stack.namespace=jarvis"]} in filters
+    source = blocks[("loki.source.docker", "stack")]
+    assert source.attrs["host"] == "unix:///var/run/docker.sock"
+    assert "/var/run/docker.sock:/var/run/docker.sock:ro" in stack["services"]["alloy"]["volumes"]
+    writes = [b for b in config if b.kind == "loki.write"]
+    urls = [e.attrs["url"] for w in writes for e in w.blocks if e.kind == "endpoint"]
+    assert urls == [f"http://loki:{_port(stack, 'loki', 3100)}/loki/api/v1/push"]
+    # the stack mounts this file where the command reads it
+    alloy_svc = stack["services"]["alloy"]
+    target = next(c["target"] for c in alloy_svc["configs"] if c["source"] == "alloy_config")
+    assert alloy_svc["command"][-1] == target and alloy_svc["command"][0] == "run"
+    assert stack["configs"]["alloy_config"]["file"] == "./alloy/config.alloy"
+
+
+def test_prometheus_scrapes_every_api_replica_and_reads_the_rules_folder(stack):
+    prom = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+    sd = jobs["jarvis-api"]["dns_sd_configs"][0]
+    assert sd["names"] == ["tasks.api"] and sd["port"] == 8080 and sd["type"] == "A"
+    assert prom["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    mounts = {c["source"]: c["target"] for c in stack["services"]["prometheus"]["configs"]}
+    assert mounts["prometheus_config"] == "/etc/prometheus/prometheus.yml"
+    assert "--config.file=/etc/prometheus/prometheus.yml" in stack["services"]["prometheus"]["command"]

@@ -1,7 +1,8 @@
 """The image's Dockerfile, its healthcheck script, deploy/README.md's key commands and the CI workflow.
 
-The image cannot be built here (no registry for the base image), so the Dockerfile is checked
-for what the stack relies on; the healthcheck script runs against a real `jarvis serve`.
+The Dockerfile is checked for what the stack relies on (the image itself is built, on a local
+Debian base, and run by tests/deploy/test_stack.py); the healthcheck script runs against a real
+`jarvis serve`.
 """
 
 from __future__ import annotations
@@ -114,6 +115,29 @@ def test_ci_workflow_runs_the_project_test_command():
     assert wf["jobs"]["test"]["runs-on"].startswith("ubuntu")
     assert any(s.get("with", {}).get("python-version") == "3.11" for s in steps)
     assert [s["run"] for s in steps if "run" in s] == ["bash tests/run.sh"]
+
+
+def test_ci_workflow_lints_tests_pushes_the_commit_image_and_deploys_it():
+    wf = yaml.safe_load((DEPLOY / "ci" / "github-workflow.yml").read_text())
+    jobs = wf["jobs"]
+    assert jobs["test"]["needs"] == "lint" and jobs["image"]["needs"] == "test" and jobs["deploy"]["needs"] == "image"
+    assert any("ruff check" in s.get("run", "") for s in jobs["lint"]["steps"])
+    push = next(s for s in jobs["image"]["steps"] if s.get("uses", "").startswith("docker/build-push-action"))
+    assert push["with"]["file"] == "deploy/Dockerfile" and push["with"]["push"] is True
+    name = next(s for s in jobs["image"]["steps"] if s.get("id") == "name")["run"]
+    assert "ghcr.io/" in name and "${GITHUB_SHA}" in name
+    assert jobs["image"]["permissions"]["packages"] == "write"
+    deploy = next(s for s in jobs["deploy"]["steps"] if "docker stack deploy" in s.get("run", ""))
+    assert deploy["env"]["DOCKER_HOST"].startswith("ssh://")
+    assert deploy["env"]["JARVIS_IMAGE"] == "${{ needs.image.outputs.image }}"
+    assert "-c deploy/stack.yml jarvis" in deploy["run"]
+
+
+def test_actionlint_accepts_the_ci_workflow():
+    actionlint = Path(sys.executable).with_name("actionlint")
+    done = subprocess.run([str(actionlint), "-no-color", str(DEPLOY / "ci" / "github-workflow.yml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_ci_workflow_runs_what_ci_run_runs():
