@@ -179,8 +179,7 @@ class CloudflareReconciler:
         return conflicts(desired.resources, live.resources, desired.options.get("adopt", ()))
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
-        """One playbook run per zone. The token is not in the vars: the worker passes connection
-        secrets as environment variables (JARVIS_SECRET_API_TOKEN)."""
+        """One playbook run per zone."""
         marker = owner_marker(plan.source, plan.manifest)
         by_zone: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for ch in plan.changes:
@@ -189,10 +188,10 @@ class CloudflareReconciler:
             if ch.desired is not None:
                 item["body"] = api_body(ch.desired, marker)
             by_zone[zone].append(item)
-        base_url = connection.config.get("base_url") or DEFAULT_BASE_URL
+        # the connection is not a step variable: the worker hands it to every step (step_connection)
         return [Step(name=f"cloudflare {zone}: {len(items)} record change(s)",
                      playbook=str(PLAYBOOKS / "apply.yml"),
-                     vars={"zone": zone, "base_url": base_url, "changes": items},
+                     vars={"zone": zone, "changes": items},
                      resource=f"zone/{zone}")
                 for zone, items in sorted(by_zone.items())]
 

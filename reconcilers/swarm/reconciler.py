@@ -70,7 +70,7 @@ class SwarmReconciler:
         return replace(state, secrets={**state.secrets, **values})
 
     def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
-        client = client_for(connection.config, connection.secrets)
+        client = client_for(connection)
         try:
             live = observe_engine(read_engine(client), scope, desired, image_exists=image_checker(client))
         finally:
@@ -99,7 +99,8 @@ class SwarmReconciler:
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
         out = []
         for c in sorted(plan.changes, key=_step_order):
-            vars_: dict[str, Any] = {"change": c.to_dict(), "jarvis_connection": dict(connection.config)}
+            # the connection is not a step variable: the worker hands it to every step (step_connection)
+            vars_: dict[str, Any] = {"change": c.to_dict()}
             kind = c.resource.split("/", 1)[0]
             if kind in ("secret", "config") and c.action is Action.CREATE:
                 name = c.resource.split("/", 1)[1]
@@ -114,7 +115,7 @@ class SwarmReconciler:
 
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         try:
-            client = client_for(connection.config, connection.secrets, timeout=10)
+            client = client_for(connection, timeout=10)
             try:
                 info = client.info()
             finally:
