@@ -18,10 +18,10 @@ import docker.types
 import pytest
 from sqlalchemy import select
 
+from api.processes import jobs_service
 from controller import connections
 from controller.gitops import decisions
 from controller.gitops.loop import sync_source
-from controller.jobs.service import JobsService, _register_hooks
 from controller.runtime import Runtime
 from controller.store.models import PlanRow, Source
 from tests.conftest import make_settings
@@ -74,8 +74,7 @@ def remote(request, tmp_path):
 @pytest.fixture
 def rt(pg_url, tmp_path, swarm_engine):
     runtime = Runtime.start(make_settings(tmp_path / "data", pg_url), first_admin=False)
-    jobs = JobsService.of(runtime)
-    _register_hooks(runtime, jobs)
+    jobs = jobs_service(runtime)
     jobs.start_worker()
     yield runtime
     with runtime.db.session() as db:
@@ -133,7 +132,7 @@ def test_every_swarm_runbook_reaches_the_remote_engine(rt, remote, swarm_engine)
     conn, service = _connection(rt, remote), f"remote-rb-{uuid.uuid4().hex[:6]}"
     swarm_engine.services.create("jarvis-test/httpd:1", name=service, labels={"jarvis.source": "test-src"},
                                  update_config=docker.types.UpdateConfig(monitor=1_000_000_000))
-    jobs = JobsService.of(rt)
+    jobs = jobs_service(rt)
     service_id = swarm_engine.api.inspect_service(service)["ID"]
 
     def run(name: str, **extra):

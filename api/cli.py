@@ -1,4 +1,5 @@
-"""The `jarvis` command: serve, worker, db upgrade, user add, keys rotate, settings."""
+"""The `jarvis` command: serve, worker, controller, db upgrade, user add, keys rotate, settings. It sits at the top layer with the API: `jarvis serve` starts the app, and every
+process is put together by `api.processes`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import getpass
 import os
 import sys
 
+from controller import logs
 from controller.errors import ConfigurationError, JarvisError
 from controller.settings import Settings, get_settings
 
@@ -75,7 +77,6 @@ def _serve(args, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
-    from controller import logs
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=overrides)
@@ -98,21 +99,19 @@ def _serve(args, settings: Settings) -> int:
 
 
 def _worker(args, settings: Settings) -> int:
-    from controller import logs
-    from controller.jobs.service import run_worker_process
+    from api import processes
 
     logs.configure(settings.log_level, settings.log_json)
     if args.concurrency:
         settings = settings.model_copy(update={"worker_concurrency": args.concurrency})
-    return run_worker_process(settings)
+    return processes.run_worker(settings)
 
 
 def _controller(args, settings: Settings) -> int:
-    from controller import logs
-    from controller.gitops.service import run_controller_process
+    from api import processes
 
     logs.configure(settings.log_level, settings.log_json)
-    return run_controller_process(settings)
+    return processes.run_controller(settings)
 
 
 def _db_upgrade(args, settings: Settings) -> int:
@@ -179,6 +178,7 @@ def _settings(args, settings: Settings) -> int:
         for r in rows:
             print(f"{r[0]:36} {r[1]:24} {r[2]}")
     return 0
+
 
 
 if __name__ == "__main__":
