@@ -1,4 +1,5 @@
-"""The `jarvis` command: serve, worker, controller, db upgrade, user add, keys rotate, settings. It sits at the top layer with the API: `jarvis serve` starts the app, and every
+"""The `jarvis` command: serve, worker, controller, db upgrade, user add, keys rotate, settings,
+connection-types. It sits at the top layer with the API: `jarvis serve` starts the app, and every
 process is put together by `api.processes`."""
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("settings", help="print every JARVIS_* setting", description="Print the settings table.")
     p.add_argument("--markdown", action="store_true", help="as README's markdown table")
     p.set_defaults(func=_settings)
+
+    p = sub.add_parser("connection-types", help="print what each connection type takes (README's reference)",
+                       description="Print each connection type's config and credential keys, from the JSON "
+                                   "Schemas it declares, as README's connection reference (markdown).")
+    p.add_argument("--json", action="store_true", help="the schemas themselves, as GET /api/connection-types")
+    p.set_defaults(func=_connection_types)
 
     args = parser.parse_args(argv)
     try:
@@ -179,6 +186,20 @@ def _settings(args, settings: Settings) -> int:
             print(f"{r[0]:36} {r[1]:24} {r[2]}")
     return 0
 
+
+
+def _connection_types(args, settings: Settings) -> int:
+    import json
+
+    from api.schemas.connections import ConnectionTypePublic
+    from controller import connection_types
+
+    types = connection_types.installed()
+    if args.json:
+        print(json.dumps([ConnectionTypePublic.of(t).model_dump() for t in types.values()], indent=2))
+    else:
+        print(connection_types.reference_markdown(types), end="")
+    return 0
 
 
 if __name__ == "__main__":

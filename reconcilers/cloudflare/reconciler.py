@@ -19,6 +19,7 @@ from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, L
 from controller.plans import Change, Plan, Resource
 
 from .client import DEFAULT_BASE_URL, CloudflareClient, CloudflareError, ZoneNotFound
+from .connection import CLOUDFLARE, TOKEN_KEY
 from .diffing import RECORD, conflicts, diff_records, record_keys
 from .normalise import (
     SUPPORTED_TYPES,
@@ -33,7 +34,6 @@ from .normalise import (
 )
 
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
-TOKEN_KEY = "api_token"
 
 
 def dns_section(manifest: Any) -> list[dict[str, Any]]:
@@ -93,7 +93,8 @@ def _zone_records(zone: str, records: list[Any], where: str) -> tuple[list[dict[
 class CloudflareReconciler:
     kind: ClassVar[str] = "cloudflare"
     section: ClassVar[str] = "dns"
-    connection_type: ClassVar[str] = "cloudflare"
+    connection_type: ClassVar[str] = CLOUDFLARE.name
+    connection_schema: ClassVar = CLOUDFLARE
     connection_key: ClassVar[str] = "dns"
     runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
 

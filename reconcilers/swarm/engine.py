@@ -60,7 +60,7 @@ def _why(exc: Exception) -> str:
 
 def _open(url: str, config: Mapping[str, Any], secrets: Mapping[str, str], timeout: int) -> docker.DockerClient:
     if url.startswith("ssh://"):
-        key = secrets.get("ssh_key") or secrets.get("private_key")
+        key = secrets.get("ssh_key")
         if not key:   # no key in the connection: the ssh client's own agent and config decide
             return docker.DockerClient(base_url=url, use_ssh_client=True, timeout=timeout)
         tunnel = SshTunnel(url, key, config)

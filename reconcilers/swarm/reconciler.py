@@ -14,6 +14,7 @@ import docker.errors
 
 from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, LiveState, Scope, Step
 from controller.plans import Action, Change, Plan, Resource, diff_resources
+from reconcilers.swarm.connection import DOCKER
 from reconcilers.swarm.desired import OBJECT_LABEL, build_desired
 from reconcilers.swarm.engine import client_for
 from reconcilers.swarm.observe import observe_engine, read_engine
@@ -54,7 +55,8 @@ def _step_order(c: Change) -> tuple[int, str]:
 class SwarmReconciler:
     kind: ClassVar[str] = "swarm"
     section: ClassVar[str] = "services"
-    connection_type: ClassVar[str] = "docker"
+    connection_type: ClassVar[str] = DOCKER.name
+    connection_schema: ClassVar = DOCKER
     connection_key: ClassVar[str] = "swarm"
     runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
 

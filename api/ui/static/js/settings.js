@@ -139,6 +139,8 @@
               } catch (err) { J.toast(err.message, "error"); }
               b.disabled = false;
             } }) : null,
+            J.can("admin") && J.editConnection ? el("button.btn.small.mutating", { type: "button", text: "Edit", "aria-label": "Edit " + c.name,
+              onclick: () => J.editConnection(c) }) : null,
             J.can("admin") ? el("button.btn.small.danger.mutating", { type: "button", text: "Delete", "aria-label": "Delete " + c.name, onclick: async () => {
               if (!confirm(`Delete the connection ${c.name}?`)) return;
               try { await J.del(`/api/connections/${c.id}`); loadConnections(); } catch (err) { J.toast(err.message, "error"); }
