@@ -59,6 +59,18 @@ def _to_engine(client: socket.socket, log: RequestLog) -> None:
     relay.join(client, engine, log.feed)
 
 
+def _accept(listener: socket.socket, handle) -> None:
+    """Hand every accepted connection to `handle` in a thread of its own, until `listener` closes."""
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(client,), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+
+
 def cert(name: str, issuer=None, issuer_key=None, ca: bool = False, san=None):
     """(certificate, key, certificate PEM, key PEM), self-signed or signed by `issuer`."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -100,15 +112,7 @@ class TlsEngineProxy:
         self.sock.listen(50)
         self.port = self.sock.getsockname()[1]
         self.base_url = f"tcp://127.0.0.1:{self.port}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                raw, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(raw,), daemon=True).start()
+        _accept(self.sock, self._one)
 
     def _one(self, raw: socket.socket) -> None:
         try:
@@ -133,15 +137,7 @@ class UnixEngineRelay:
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.bind(self.path)
         self.sock.listen(50)
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            _to_engine(client, self.log)
+        _accept(self.sock, lambda client: _to_engine(client, self.log))
 
     def close(self) -> None:
         self.sock.close()
