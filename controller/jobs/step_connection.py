@@ -19,13 +19,25 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from controller.contract import ConnectionInfo
 
 VAR = "jarvis_connection"
 ENV_PREFIX = "JARVIS_SECRET_"
-_FIELDS = ("name", "type", "environment", "config", "secrets")
+
+
+class StepConnection(TypedDict):
+    """The value of `jarvis_connection`."""
+
+    name: str
+    type: str
+    environment: str
+    config: dict[str, Any]      # the connection's config, as its type's schema declares it
+    secrets: list[str]          # the credentials' names; each value is in env JARVIS_SECRET_<NAME>
+
+
+_FIELDS = tuple(StepConnection.__annotations__)
 
 
 class ConnectionShapeError(ValueError):
@@ -36,10 +48,10 @@ def env_name(key: str) -> str:
     return ENV_PREFIX + key.upper()
 
 
-def to_vars(conn: ConnectionInfo) -> dict[str, Any]:
+def to_vars(conn: ConnectionInfo) -> StepConnection:
     """The value of `jarvis_connection`: everything about `conn` except its secret values."""
-    return {"name": conn.name, "type": conn.type, "environment": conn.environment, "config": dict(conn.config),
-            "secrets": sorted(conn.secrets)}
+    return StepConnection(name=conn.name, type=conn.type, environment=conn.environment, config=dict(conn.config),
+                          secrets=sorted(conn.secrets))
 
 
 def to_env(conn: ConnectionInfo) -> dict[str, str]:
