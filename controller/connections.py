@@ -22,6 +22,7 @@ from controller.store.models import Connection
 
 log = logging.getLogger(__name__)
 
+
 def check(type: str, config: dict[str, Any], credentials: dict[str, Any]) -> None:
     """Invalid (422) naming every key that is missing, unknown, misplaced or not valid for `type`."""
     types = connection_types.installed()
