@@ -57,6 +57,8 @@ def test_admin_sees_the_controls_a_viewer_does_not(page, context, make_user):
     expect(page.get_by_role("button", name="Test ssh-admin-check")).to_be_visible()
     expect(page.get_by_role("button", name="Delete ssh-admin-check")).to_be_visible()
     shoot(page, "settings-connections-1440")
+    page.set_viewport_size(PHONE)
+    shoot(page, "settings-connections-390")
 
 
 def test_create_and_edit_a_connection_with_the_form_its_type_declares(page, context, make_user):
