@@ -8,11 +8,12 @@ import logging
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import errors, ws
+from api import docs, errors, processes, ws
 from api.middleware import RequestMiddleware
 from api.routers import (
     audit,
     auth,
+    connection_types,
     connections,
     dashboard,
     health,
@@ -23,12 +24,13 @@ from api.routers import (
     users,
     webhooks,
 )
+from api.ui import pages
 from controller.runtime import Runtime
 from controller.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
-           sources.router, plans.router, webhooks.router, dashboard.router]
+           sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,
@@ -39,13 +41,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        from api import background as bg
-
-        parts = bg.start(rt) if background else []
+        parts = processes.start(rt) if background else []
         try:
             yield
         finally:
-            bg.stop(parts)
+            processes.stop(parts)
             if runtime is None:
                 rt.close()
 
@@ -63,14 +63,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
 
 
 def _extra_routers(app: FastAPI) -> None:
-    from api import docs
-    from api.ui import pages
-
     docs.install(app)
     app.include_router(ws.router)
     app.include_router(pages.router)
-    if hasattr(pages, "install"):
-        pages.install(app)   # static files
+    pages.install(app)   # static files
 
 
 def tag_actions(router) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Jarvis API</title>
 <link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head><body><div id="ui"></div>
@@ -13,23 +15,12 @@ INIT = "SwaggerUIBundle({url: '/api/openapi.json', dom_id: '#ui'});"
 
 
 def install(app: FastAPI) -> None:
-    try:
-        import swagger_ui_bundle
-        from fastapi.staticfiles import StaticFiles
-
-        assets = swagger_ui_bundle.swagger_ui_path
-    except ImportError:  # pragma: no cover - the dependency is declared; this keeps the API up without it
-        assets = None
-
     @app.get("/api/docs", include_in_schema=False)
     def docs_page():
-        if assets is None:
-            return HTMLResponse("<p>API reference: <a href='/api/openapi.json'>/api/openapi.json</a></p>")
         return HTMLResponse(PAGE)
 
     @app.get("/api/docs/assets/init.js", include_in_schema=False)
     def docs_init():
         return HTMLResponse(INIT, media_type="application/javascript")
 
-    if assets is not None:
-        app.mount("/api/docs/assets", StaticFiles(directory=assets), name="docs-assets")
+    app.mount("/api/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")

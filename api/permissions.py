@@ -31,6 +31,7 @@ ACTIONS: dict[str, Rule] = {
     "connections.read": Rule("viewer"),
     "connections.write": Rule("admin"),
     "connections.test": Rule("operator"),
+    "connection_types.read": Rule("viewer"),
     # runbooks and jobs (a runbook may demand more than operator: checked when executing)
     "runbooks.read": Rule("viewer"),
     "runbooks.execute": Rule("operator"),

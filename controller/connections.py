@@ -1,4 +1,8 @@
-"""Connections: named credentials for targets. Credentials are write-only and sealed at rest."""
+"""Connections: named credentials for targets. Credentials are write-only and sealed at rest.
+
+A connection's `config` and `credentials` are checked against its type's schemas
+(`controller.connection_types`) whenever either is written, whoever writes them.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,26 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from controller import connection_types
 from controller.contract import ConnectionInfo
-from controller.errors import Conflict, NotFound
+from controller.errors import Conflict, Invalid, NotFound
 from controller.secrets import SecretBackend, hint
 from controller.store.db import Database
 from controller.store.models import Connection
 
 log = logging.getLogger(__name__)
 
-TYPES = ("cloudflare", "portainer", "github", "docker", "ssh", "hetzner")
+
+def check(type: str, config: dict[str, Any], credentials: dict[str, Any]) -> None:
+    """Invalid (422) naming every key that is missing, unknown, misplaced or not valid for `type`."""
+    types = connection_types.installed()
+    declared = types.get(type)
+    if declared is None:
+        message = f"unknown connection type {type!r}; the installed types are {', '.join(types)}"
+        raise Invalid(message, errors=[{"field": "type", "message": message}])
+    problems = declared.problems(config, credentials)
+    if problems:
+        raise Invalid(f"{type} connection: " + "; ".join(p["message"] for p in problems), errors=problems)
 
 
 def _context(conn: Connection) -> str:
@@ -26,6 +41,7 @@ def _context(conn: Connection) -> str:
 
 def create(db: Session, store: SecretBackend, *, name: str, type: str, environment: str,
            config: dict[str, Any], credentials: dict[str, str], created_by: str) -> Connection:
+    check(type, config, credentials)
     if db.scalar(select(Connection.id).where(Connection.name == name)) is not None:
         raise Conflict(f"a connection named {name!r} already exists")
     conn = Connection(name=name, type=type, environment=environment, config=config, created_by=created_by)
@@ -49,16 +65,19 @@ def update(db: Session, store: SecretBackend, conn: Connection, *, name: str | N
         conn.name = name
     if environment is not None:
         conn.environment = environment
+    if config is None and credentials is None:
+        return conn
+    merged = open_credentials(store, conn)
+    for k, v in (credentials or {}).items():
+        if v is None:
+            merged.pop(k, None)
+        else:
+            merged[k] = v
+    check(conn.type, conn.config if config is None else config, merged)
     if config is not None:
         conn.config = config
     if credentials is not None:
-        current = open_credentials(store, conn)
-        for k, v in credentials.items():
-            if v is None:
-                current.pop(k, None)
-            else:
-                current[k] = v
-        _seal(conn, store, current)
+        _seal(conn, store, merged)
     return conn
 
 

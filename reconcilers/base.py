@@ -4,6 +4,7 @@ The types live in `controller.contract` (imports flow api → reconcilers → co
 module re-exports them and holds the small helpers every reconciler shares.
 """
 
+from controller.connection_types import ConnectionType, object_schema, secret
 from controller.contract import (
     ConnectionCheck,
     ConnectionInfo,
@@ -20,7 +21,7 @@ SOURCE_LABEL = "jarvis.source"
 MANIFEST_LABEL = "jarvis.manifest"
 
 __all__ = [
-    "Action", "Change", "ConnectionCheck", "ConnectionInfo", "DesiredState", "FieldDiff", "LiveState",
-    "MANIFEST_LABEL", "OWNER_LABEL", "Plan", "Reconciler", "Resource", "Risk", "SOURCE_LABEL", "Scope",
-    "Step", "diff_resources", "field_diffs",
+    "Action", "Change", "ConnectionCheck", "ConnectionInfo", "ConnectionType", "DesiredState", "FieldDiff",
+    "LiveState", "MANIFEST_LABEL", "OWNER_LABEL", "Plan", "Reconciler", "Resource", "Risk", "SOURCE_LABEL", "Scope",
+    "Step", "diff_resources", "field_diffs", "object_schema", "secret",
 ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine, as root: installs and starts everything the tests
 # need (PostgreSQL, Redis, git, OpenSSH, Docker in swarm mode with local test images, Chromium),
-# builds the virtualenv, then runs ruff and the whole pytest suite. Extra arguments go to pytest.
+# builds the virtualenv, then runs ruff, the import-layer contracts and the whole pytest suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -56,5 +56,7 @@ log "installing Jarvis and its test dependencies"
 # -- checks ------------------------------------------------------------------------------------
 log "ruff"
 .venv/bin/ruff check .
+log "import contracts"
+.venv/bin/lint-imports
 log "pytest"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

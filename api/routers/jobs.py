@@ -13,6 +13,7 @@ from api.routers.runbooks import queued
 from api.schemas.common import Page
 from api.schemas.jobs import (
     ArtifactPublic,
+    CancelOut,
     EventPublic,
     EventsPage,
     JobDetail,
@@ -104,7 +105,8 @@ def artifact(job_id: int, name: str, db: DbDep, rt: RuntimeDep):
     return FileResponse(path, filename=name, media_type="application/octet-stream")
 
 
-@router.post("/{job_id}/cancel", status_code=202, dependencies=[Depends(require("jobs.cancel"))])
+@router.post("/{job_id}/cancel", response_model=CancelOut, status_code=202,
+             dependencies=[Depends(require("jobs.cancel"))])
 def cancel(job_id: int, request: Request, db: DbDep, rt: RuntimeDep):
     job = _get(db, job_id)
     request.state.audit = {"target": f"job/{job_id}"}
@@ -113,7 +115,7 @@ def cancel(job_id: int, request: Request, db: DbDep, rt: RuntimeDep):
         db.commit()
         JobsService.of(rt).bus.publish(job_id, [{"type": "status", "status": "canceled"},
                                                 {"type": "end", "status": "canceled", "last_counter": job.last_counter}])
-    return {"id": job_id, "status": state}
+    return CancelOut(id=job_id, status=state)
 
 
 @router.post("/{job_id}/rerun", response_model=JobQueued, status_code=202)

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
-from api.schemas.gitops import HistoryPublic, RevisionPublic, SourceCreate, SourcePublic, SourceUpdate
+from api.schemas.gitops import (
+    HistoryPublic,
+    RevisionPublic,
+    SourceCreate,
+    SourcePublic,
+    SourceUpdate,
+    SyncRequested,
+)
 from controller.errors import Conflict, NotFound
 from controller.gitops.leader import current as current_leader
 from controller.store.models import Manifest, ReconcileRun, Revision, Source, utcnow
@@ -117,12 +124,13 @@ def delete_source(source_id: int, request: Request, db: DbDep, who: Admin, respo
     return response
 
 
-@router.post("/{source_id}/sync", status_code=202, dependencies=[Depends(require("sources.sync"))])
+@router.post("/{source_id}/sync", response_model=SyncRequested, status_code=202,
+             dependencies=[Depends(require("sources.sync"))])
 def sync_now(source_id: int, request: Request, db: DbDep):
     src = _get(db, source_id)
     request.state.audit = {"target": f"source/{src.name}"}
     src.sync_requested_at, src.sync_reason = utcnow(), "manual"
-    return {"id": source_id, "status": "requested"}
+    return SyncRequested(id=source_id)
 
 
 @router.get("/{source_id}/history", response_model=list[HistoryPublic], dependencies=[Depends(require("sources.read"))])

@@ -1,22 +1,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from api.schemas.common import Input, Output
+from controller.connection_types import ConnectionType
 
-ConnType = Literal["cloudflare", "portainer", "github", "docker", "ssh", "hetzner"]
 Name = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class ConnectionCreate(Input):
     name: str = Name
-    type: ConnType
+    type: str = Field(min_length=1, max_length=50, description="One of GET /api/connection-types.")
     environment: str = Field("", max_length=100)
-    config: dict[str, Any] = Field(default_factory=dict, description="Non-secret settings, e.g. base_url.")
-    credentials: dict[str, str] = Field(default_factory=dict, description="Write-only; stored encrypted.")
+    config: dict[str, Any] = Field(default_factory=dict,
+                                   description="Non-secret settings: the type's `config_schema`.")
+    credentials: dict[str, str] = Field(default_factory=dict,
+                                        description="Write-only, stored encrypted: the type's `credentials_schema`.")
 
 
 class ConnectionUpdate(Input):
@@ -45,3 +47,16 @@ class ConnectionTestOut(Output):
     ok: bool
     message: str
     details: dict[str, Any] = {}
+
+
+class ConnectionTypePublic(Output):
+    name: str
+    title: str
+    description: str
+    config_schema: dict[str, Any] = Field(description="JSON Schema of a connection's `config`.")
+    credentials_schema: dict[str, Any] = Field(description="JSON Schema of its write-only `credentials`.")
+
+    @classmethod
+    def of(cls, t: ConnectionType) -> ConnectionTypePublic:
+        return cls(name=t.name, title=t.title, description=t.description, config_schema=dict(t.config),
+                   credentials_schema=dict(t.credentials))

@@ -72,5 +72,6 @@ class HistoryPublic(Output):
     job_ids: list[int]
 
 
-class ApproveIn(Input):
-    checksum: str = Field(min_length=64, max_length=64)
+class SyncRequested(Output):
+    id: int
+    status: str = Field("requested", description="The leading controller syncs the source next.")

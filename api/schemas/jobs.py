@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -92,3 +92,9 @@ class EventsPage(Output):
     events: list[EventPublic]
     last_counter: int
     done: bool
+
+
+class CancelOut(Output):
+    id: int
+    status: Literal["canceled", "canceling"] = Field(description="canceled: it had not started; canceling: its "
+                                                                 "worker is told to stop it.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -153,17 +152,3 @@ def reject(db: Session, plan_id: int, by: str) -> PlanRow:
         raise Conflict(f"plan {plan_id} is {row.status}; only a pending or held plan can be rejected")
     row.status, row.decided_by, row.decided_at = "rejected", by, utcnow()
     return row
-
-
-def public(row: PlanRow, with_changes: bool = False) -> dict[str, Any]:
-    out = {"id": row.id, "source_id": row.source_id, "manifest": row.manifest_path,
-           "manifest_name": row.manifest_name, "target": row.target, "kind": row.kind, "revision": row.revision,
-           "policy": row.policy, "status": row.status, "checksum": row.checksum, "counts": row.counts,
-           "held_reasons": row.held_reasons, "errors": row.errors, "created_at": row.created_at,
-           "decided_by": row.decided_by, "decided_at": row.decided_at, "job_id": row.job_id,
-           "converged": row.converged}
-    if with_changes:
-        out["changes"] = [{"resource": c["resource"], "action": c["action"], "risk": c["risk"],
-                           "protected": c.get("protected", False), "reason": c.get("reason", ""),
-                           "fields": c.get("fields", [])} for c in row.changes]
-    return out

@@ -23,9 +23,8 @@ from controller.gitops.leader import LeaderLease
 from controller.gitops.loop import sync_source
 from controller.gitops.repo import is_worktree
 from controller.gitops.watch import DirectoryWatcher
-from controller.process import run_until_signalled
 from controller.runtime import Runtime
-from controller.settings import REPO_ROOT, Settings
+from controller.settings import REPO_ROOT
 from controller.store.models import Source, utcnow
 
 log = logging.getLogger(__name__)
@@ -147,12 +146,3 @@ def start_controller(rt: Runtime) -> Controller:
     ctl = Controller(rt).start()
     rt.services["controller"] = ctl
     return ctl
-
-
-def run_controller_process(settings: Settings) -> int:
-    from controller.jobs.service import JobsService
-
-    rt = Runtime.start(settings, first_admin=False)
-    JobsService.of(rt)       # plans are queued as jobs from here
-    start_controller(rt)
-    return run_until_signalled(rt.close)   # closing the runtime stops the controller and the jobs service

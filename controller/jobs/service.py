@@ -1,7 +1,9 @@
 """Wires the jobs engine into a process: the catalog, the queue, the bus, workers and the sweeper.
 
 Embedded (no JARVIS_REDIS_URL): an in-process queue and bus, the worker in the API process.
-Full stack: a Redis stream and pub/sub; `jarvis worker` processes run the jobs.
+Full stack: a Redis stream and pub/sub; `jarvis worker` processes run the jobs. What other parts do
+when a job ends (the GitOps loop records a plan's outcome) they hand in with `add_after_job`: the
+jobs engine never imports them (the process's composition root, `api/processes.py`, does).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from controller.jobs.catalog import Catalog, load_catalog
 from controller.jobs.queue import JobQueue, MemoryQueue, RedisQueue
 from controller.jobs.sweeper import Sweeper
 from controller.jobs.worker import Worker
-from controller.process import run_until_signalled
 from controller.runbooks import BUILTIN_DIR
 from controller.runtime import Runtime
 from controller.settings import Settings
@@ -58,6 +59,11 @@ class JobsService:
         if svc is None:
             svc = rt.services["jobs"] = cls(rt)
         return svc
+
+    def add_after_job(self, hook) -> None:
+        """`hook(session, job_id, status)` runs in the transaction that stores a job's final status."""
+        if hook not in self.after_job:
+            self.after_job.append(hook)
 
     # -- submitting ------------------------------------------------------------------------------
     def enqueue(self, db: Session, req: submit.JobRequest) -> Job:
@@ -100,25 +106,3 @@ class JobsService:
         if self.sweeper:
             self.sweeper.stop()
             self.sweeper = None
-
-
-def run_worker_process(settings: Settings) -> int:
-    """`jarvis worker`: runs until SIGTERM/SIGINT; a second signal stops at once."""
-    rt = Runtime.start(settings, first_admin=False)
-    svc = JobsService.of(rt)
-    if rt.redis is None:
-        log.warning("JARVIS_REDIS_URL is not set: this worker only sees jobs it queues itself")
-    _register_hooks(rt, svc)
-    svc.start_worker()
-    svc.start_sweeper()
-    return run_until_signalled(rt.close)   # closing the runtime stops its services
-
-
-def _register_hooks(rt: Runtime, svc: JobsService) -> None:
-    """After-job hooks of other parts (the GitOps loop records plan outcomes)."""
-    try:
-        from controller.gitops import outcomes
-    except ImportError:
-        return
-    if outcomes.job_finished not in svc.after_job:
-        svc.after_job.append(outcomes.job_finished)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from controller.jobs import submit
+from controller.jobs import step_connection, submit
 from controller.jobs.bus import Bus
 from controller.jobs.events import EventSink
 from controller.jobs.queue import Entry, JobQueue
@@ -141,7 +141,9 @@ class Worker:
         with self.rt.db.session() as s:
             conn = submit.connection_for(s, self.rt.secrets, job.connection)
             env = submit.secret_env(self.rt.secrets, job)
-        conn_env = {f"JARVIS_SECRET_{k.upper()}": v for k, v in (conn.secrets if conn else {}).items()}
+        # the one shape a step receives its connection in (see step_connection)
+        conn_vars = {step_connection.VAR: step_connection.to_vars(conn)} if conn else {}
+        conn_env = step_connection.to_env(conn) if conn else {}
         ssh_key = conn.secrets.get("private_key") if conn and conn.type == "ssh" else None
         sink = EventSink(self.rt.db, self.bus, job.id, job.last_counter, flush_count=settings.event_flush_count,
                          flush_ms=settings.event_flush_ms)
@@ -164,7 +166,7 @@ class Worker:
                     private_dir=private, playbook=Path(step["playbook"]), ident=f"step{pos}",
                     extravars={"input": job.input_json, **(step.get("vars") or {}), **ssh_vars,
                                "jarvis_job": {"id": job.id, "attempt": job.attempt},
-                               "jarvis_connection": _public_conn(conn),
+                               **conn_vars,
                                "jarvis_backups_dir": str(settings.data_dir / "backups")},
                     inventory=(step.get("vars") or {}).get("inventory"),
                     envvars={**conn_env, **submit.step_env(env, pos)}, ssh_key=ssh_key, timeout=remaining,
@@ -292,12 +294,6 @@ def _known_hosts(private: Path, conn) -> dict[str, Any]:
     path = private / "known_hosts"
     path.write_text(str(conn.config["known_hosts"]).strip() + "\n")
     return {"ansible_ssh_common_args": f"-o UserKnownHostsFile={path} -o StrictHostKeyChecking=yes"}
-
-
-def _public_conn(conn) -> dict[str, Any]:
-    if conn is None:
-        return {}
-    return {"name": conn.name, "type": conn.type, "environment": conn.environment, "config": dict(conn.config)}
 
 
 def _reason(result: RunResult) -> str:

@@ -2,24 +2,25 @@
 thin shim so the logic lives in importable, tested code (ansible runs the module with the venv's
 python, where this package is installed).
 
-The API token comes from the environment (`JARVIS_SECRET_API_TOKEN`, put there by the worker from
-the connection's secrets), never from module arguments, so it never shows in job output.
+`connection` is the job's `jarvis_connection`, passed on unchanged: its API token comes from the
+environment (put there by the worker; see controller.jobs.step_connection), never from module
+arguments, so it never shows in job output.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from controller.jobs import step_connection
 
 from .apply import apply_changes
 from .client import CloudflareClient, CloudflareError
 from .normalise import fqdn, zone_name
-
-TOKEN_ENV = "JARVIS_SECRET_API_TOKEN"
+from .reconciler import client_for
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "action": {"type": "str", "required": True, "choices": ["apply", "purge_cache", "set_proxied"]},
-    "base_url": {"type": "str", "default": ""},
+    "connection": {"type": "dict", "required": True},
     "zone": {"type": "str", "required": True},
     "zone_id": {"type": "str", "default": ""},
     "changes": {"type": "list", "elements": "dict", "default": []},
@@ -27,18 +28,18 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "name": {"type": "str", "default": "@"},
     "type": {"type": "str", "default": "A"},
     "proxied": {"type": "bool", "default": True},
-    "token_env": {"type": "str", "default": TOKEN_ENV},
     "backoff": {"type": "float", "default": 0.5},
 }
 
 
 def run(params: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
     """Returns the module result (`failed`, `msg` on error); never raises for API errors."""
-    token = os.environ.get(params.get("token_env") or TOKEN_ENV, "")
-    if not token:
-        return {"failed": True, "msg": f"no API token: the environment variable {params.get('token_env')} is empty"}
+    try:
+        client = client_for(step_connection.read(params["connection"]), backoff=float(params.get("backoff", 0.5)))
+    except (step_connection.ConnectionShapeError, CloudflareError) as exc:
+        return {"failed": True, "msg": str(exc)}
     zone = zone_name(params["zone"])
-    with CloudflareClient(token, params.get("base_url") or "", backoff=float(params.get("backoff", 0.5))) as client:
+    with client:
         try:
             zone_id = params.get("zone_id") or client.zone(zone)["id"]
             if params["action"] == "apply":

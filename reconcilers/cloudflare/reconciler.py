@@ -19,6 +19,7 @@ from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, L
 from controller.plans import Change, Plan, Resource
 
 from .client import DEFAULT_BASE_URL, CloudflareClient, CloudflareError, ZoneNotFound
+from .connection import CLOUDFLARE, TOKEN_KEY
 from .diffing import RECORD, conflicts, diff_records, record_keys
 from .normalise import (
     SUPPORTED_TYPES,
@@ -33,7 +34,6 @@ from .normalise import (
 )
 
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
-TOKEN_KEY = "api_token"
 
 
 def dns_section(manifest: Any) -> list[dict[str, Any]]:
@@ -93,7 +93,8 @@ def _zone_records(zone: str, records: list[Any], where: str) -> tuple[list[dict[
 class CloudflareReconciler:
     kind: ClassVar[str] = "cloudflare"
     section: ClassVar[str] = "dns"
-    connection_type: ClassVar[str] = "cloudflare"
+    connection_type: ClassVar[str] = CLOUDFLARE.name
+    connection_schema: ClassVar = CLOUDFLARE
     connection_key: ClassVar[str] = "dns"
     runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
 
@@ -179,8 +180,7 @@ class CloudflareReconciler:
         return conflicts(desired.resources, live.resources, desired.options.get("adopt", ()))
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
-        """One playbook run per zone. The token is not in the vars: the worker passes connection
-        secrets as environment variables (JARVIS_SECRET_API_TOKEN)."""
+        """One playbook run per zone."""
         marker = owner_marker(plan.source, plan.manifest)
         by_zone: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for ch in plan.changes:
@@ -189,10 +189,10 @@ class CloudflareReconciler:
             if ch.desired is not None:
                 item["body"] = api_body(ch.desired, marker)
             by_zone[zone].append(item)
-        base_url = connection.config.get("base_url") or DEFAULT_BASE_URL
+        # the connection is not a step variable: the worker hands it to every step (step_connection)
         return [Step(name=f"cloudflare {zone}: {len(items)} record change(s)",
                      playbook=str(PLAYBOOKS / "apply.yml"),
-                     vars={"zone": zone, "base_url": base_url, "changes": items},
+                     vars={"zone": zone, "changes": items},
                      resource=f"zone/{zone}")
                 for zone, items in sorted(by_zone.items())]
 

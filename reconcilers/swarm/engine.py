@@ -1,7 +1,9 @@
-"""A Docker client for a connection: unix socket, tcp with TLS, or ssh.
+"""A Docker client for a docker connection: unix socket, tcp with TLS, or ssh.
 
-Secrets come from `ConnectionInfo.secrets` in the controller and from `JARVIS_SECRET_<KEY>`
-environment variables inside a playbook's module (the worker sets them); both paths use this.
+The controller (observe, check) and a playbook (an apply step, a runbook, which get their
+`ConnectionInfo` from `controller.jobs.step_connection.read`) open it the same way. There is no
+default address: a connection states its engine's `base_url`, and this host's engine is used only
+when it says `unix:///var/run/docker.sock`.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ from typing import Any
 from urllib.parse import urlparse
 
 import docker
+import docker.errors
 import docker.tls
 
-DEFAULT_URL = "unix:///var/run/docker.sock"
+from controller.contract import ConnectionInfo
+
 TLS_KEYS = ("tls_ca", "tls_cert", "tls_key")
 
 
-def secrets_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    environ = os.environ if environ is None else environ
-    return {k[len("JARVIS_SECRET_"):].lower(): v for k, v in environ.items() if k.startswith("JARVIS_SECRET_")}
+class EngineUnreachable(ConnectionError):
+    """The connection's engine could not be reached (or states no address); the message names it."""
 
 
 def _pem_file(directory: str, name: str, text: str) -> str:
@@ -35,12 +38,29 @@ def _pem_file(directory: str, name: str, text: str) -> str:
     return path
 
 
-def client_for(config: Mapping[str, Any], secrets: Mapping[str, str], timeout: int = 60) -> docker.DockerClient:
-    """Open a client. Key material written for it (TLS files, an SSH key) lives in a private temp
-    dir that `client.close()` removes."""
-    url = str(config.get("base_url") or DEFAULT_URL)
+def client_for(connection: ConnectionInfo, timeout: int = 60) -> docker.DockerClient:
+    """Open a client for `connection`'s engine. Key material written for it (TLS files, an SSH key)
+    lives in a private temp dir that `client.close()` removes."""
+    url = str(connection.config.get("base_url") or "")
+    if not url:
+        raise EngineUnreachable(f"connection {connection.name!r} states no engine address: set config.base_url "
+                                "(unix:///var/run/docker.sock for this host's engine, tcp://HOST:2376 or ssh://USER@HOST)")
+    try:
+        return _open(url, connection.config, connection.secrets, timeout)
+    except (docker.errors.DockerException, OSError, ValueError) as exc:
+        raise EngineUnreachable(f"cannot reach the docker engine at {url} (connection {connection.name!r}): "
+                                f"{_why(exc)}") from exc
+
+
+def _why(exc: Exception) -> str:
+    """The innermost reason (requests wraps a refused socket three times over)."""
+    text = str(exc)
+    return text.removeprefix("Error while fetching server API version: ")
+
+
+def _open(url: str, config: Mapping[str, Any], secrets: Mapping[str, str], timeout: int) -> docker.DockerClient:
     if url.startswith("ssh://"):
-        key = secrets.get("ssh_key") or secrets.get("private_key")
+        key = secrets.get("ssh_key")
         if not key:   # no key in the connection: the ssh client's own agent and config decide
             return docker.DockerClient(base_url=url, use_ssh_client=True, timeout=timeout)
         tunnel = SshTunnel(url, key, config)

@@ -14,6 +14,7 @@ import docker.errors
 
 from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, LiveState, Scope, Step
 from controller.plans import Action, Change, Plan, Resource, diff_resources
+from reconcilers.swarm.connection import DOCKER
 from reconcilers.swarm.desired import OBJECT_LABEL, build_desired
 from reconcilers.swarm.engine import client_for
 from reconcilers.swarm.observe import observe_engine, read_engine
@@ -54,7 +55,8 @@ def _step_order(c: Change) -> tuple[int, str]:
 class SwarmReconciler:
     kind: ClassVar[str] = "swarm"
     section: ClassVar[str] = "services"
-    connection_type: ClassVar[str] = "docker"
+    connection_type: ClassVar[str] = DOCKER.name
+    connection_schema: ClassVar = DOCKER
     connection_key: ClassVar[str] = "swarm"
     runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
 
@@ -70,7 +72,7 @@ class SwarmReconciler:
         return replace(state, secrets={**state.secrets, **values})
 
     def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
-        client = client_for(connection.config, connection.secrets)
+        client = client_for(connection)
         try:
             live = observe_engine(read_engine(client), scope, desired, image_exists=image_checker(client))
         finally:
@@ -99,7 +101,8 @@ class SwarmReconciler:
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
         out = []
         for c in sorted(plan.changes, key=_step_order):
-            vars_: dict[str, Any] = {"change": c.to_dict(), "jarvis_connection": dict(connection.config)}
+            # the connection is not a step variable: the worker hands it to every step (step_connection)
+            vars_: dict[str, Any] = {"change": c.to_dict()}
             kind = c.resource.split("/", 1)[0]
             if kind in ("secret", "config") and c.action is Action.CREATE:
                 name = c.resource.split("/", 1)[1]
@@ -114,7 +117,7 @@ class SwarmReconciler:
 
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         try:
-            client = client_for(connection.config, connection.secrets, timeout=10)
+            client = client_for(connection, timeout=10)
             try:
                 info = client.info()
             finally:

@@ -13,8 +13,9 @@ import sys
 import tempfile
 from typing import Any
 
+from controller.jobs import step_connection
 from reconcilers.swarm.apply import wait_converged
-from reconcilers.swarm.engine import client_for, secrets_from_env
+from reconcilers.swarm.engine import client_for
 
 
 def _update(client, service: str, spec: dict[str, Any], params: dict[str, Any] | None = None) -> None:
@@ -70,6 +71,18 @@ def logs(client, service: str, lines: int, artifact_dir: str | None) -> dict[str
             "artifact": path}
 
 
+def _run(a: argparse.Namespace, client) -> dict[str, Any]:
+    if a.op == "restart":
+        return restart(client, a.service, a.timeout)
+    if a.op == "scale":
+        if a.replicas is None or a.replicas < 0:
+            return {"failed": True, "msg": "input.replicas: a number >= 0 is required"}
+        return scale(client, a.service, a.replicas, a.timeout)
+    if a.op == "rollback":
+        return rollback(client, a.service, a.timeout)
+    return logs(client, a.service, a.lines, a.artifact_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="runbook_ops")
     p.add_argument("op", choices=["restart", "scale", "rollback", "logs"])
@@ -77,22 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replicas", type=int)
     p.add_argument("--lines", type=int, default=100)
     p.add_argument("--timeout", type=int, default=300)
-    p.add_argument("--connection", default="{}", help="the connection's non-secret config, JSON")
+    p.add_argument("--connection", required=True, help="the job's jarvis_connection, as JSON")
     p.add_argument("--artifact-dir")
     a = p.parse_args(argv)
     try:
-        client = client_for(json.loads(a.connection or "{}"), secrets_from_env())
-        if a.op == "restart":
-            result = restart(client, a.service, a.timeout)
-        elif a.op == "scale":
-            if a.replicas is None or a.replicas < 0:
-                result = {"failed": True, "msg": "input.replicas: a number >= 0 is required"}
-            else:
-                result = scale(client, a.service, a.replicas, a.timeout)
-        elif a.op == "rollback":
-            result = rollback(client, a.service, a.timeout)
-        else:
-            result = logs(client, a.service, a.lines, a.artifact_dir)
+        client = client_for(step_connection.read(a.connection))
+        try:
+            result = _run(a, client)
+        finally:
+            client.close()      # an ssh tunnel and the key material it wrote go with it
     except Exception as exc:  # the runbook's output says what failed, in words
         text = getattr(exc, "explanation", None) or str(exc)
         result = {"failed": True, "msg": f"service {a.service}: {a.op} failed: {text}"}

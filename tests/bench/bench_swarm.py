@@ -20,6 +20,7 @@ import ansible_runner
 import docker
 
 from controller.contract import Scope
+from controller.jobs import step_connection
 from controller.plans import Plan
 from reconcilers.swarm import SwarmReconciler
 from reconcilers.swarm.apply import apply_change
@@ -111,7 +112,8 @@ def bench_image_change(tmp: Path) -> None:
         desired, changes = plan_once(rec, client, {"name": "benchimg", "services": {"bench-j-img": image}}, scope, {})
         (step,) = rec.steps(Plan("swarm", tuple(changes)), _conn())
         with tempfile.TemporaryDirectory() as d:
-            r = ansible_runner.run(private_data_dir=d, playbook=step.playbook, extravars=dict(step.vars), quiet=True)
+            r = ansible_runner.run(private_data_dir=d, playbook=step.playbook, quiet=True,
+                                   extravars={**step.vars, step_connection.VAR: step_connection.to_vars(_conn())})
         assert r.status == "successful", r.stdout.read()
         jarvis.append(time.perf_counter() - t)
         t = time.perf_counter()
@@ -131,9 +133,9 @@ def bench_push_to_converged(tmp: Path) -> None:
     converged — against `docker service update --image` on a service of its own, same run."""
     import textwrap
 
+    from api.processes import jobs_service
     from controller import connections
     from controller.gitops.loop import sync_source
-    from controller.jobs.service import JobsService, _register_hooks
     from controller.runtime import Runtime
     from controller.store.models import Source
     from tests.conftest import make_settings
@@ -144,8 +146,7 @@ def bench_push_to_converged(tmp: Path) -> None:
     client = docker.from_env()
     db_name = pg.create_database("jarvis_bench_swarm")
     rt = Runtime.start(make_settings(tmp / "data", pg.sqlalchemy_url(db_name)), first_admin=False)
-    jobs = JobsService.of(rt)
-    _register_hooks(rt, jobs)
+    jobs = jobs_service(rt)
     jobs.start_worker()
 
     def manifest(image: str) -> str:

@@ -8,9 +8,9 @@ import textwrap
 import pytest
 from sqlalchemy import select
 
+from api.processes import jobs_service
 from controller import connections
 from controller.gitops.loop import sync_source
-from controller.jobs.service import JobsService, _register_hooks
 from controller.runtime import Runtime
 from controller.store.models import DriftItem, JobEvent, PlanRow, Source
 from tests.cloudflare.conftest import TOKEN
@@ -36,8 +36,7 @@ MANIFEST = textwrap.dedent("""\
 @pytest.fixture
 def rt(pg_url, tmp_path):
     runtime = Runtime.start(make_settings(tmp_path / "data", pg_url), first_admin=False)
-    jobs = JobsService.of(runtime)
-    _register_hooks(runtime, jobs)
+    jobs = jobs_service(runtime)
     jobs.start_worker()
     yield runtime
     runtime.close()

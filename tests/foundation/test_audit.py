@@ -14,7 +14,7 @@ def test_logins_and_mutations_are_audited(client, make_user, admin):
     u = make_user("viewer")
     client.post("/api/auth/login", json={"email": u.email, "password": "wrong"})
     client.post("/api/auth/login", json={"email": u.email, "password": u.password})
-    client.post("/api/connections", headers=admin.headers, json={"name": "audited", "type": "docker"})
+    client.post("/api/connections", headers=admin.headers, json={"name": "audited", "type": "docker", "config": {"base_url": "unix:///var/run/docker.sock"}})
     client.post("/api/connections", headers=u.headers, json={"name": "refused", "type": "docker"})
     items = client.get("/api/audit", params={"user": u.email, "limit": 10}, headers=admin.headers).json()["items"]
     results = [(i["action"], i["result"]) for i in items]

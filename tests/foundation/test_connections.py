@@ -28,7 +28,8 @@ def test_credentials_are_write_only_and_encrypted_at_rest(client, admin, runtime
     with runtime.db.session() as db:
         row = connections.by_name(db, "cf-main")
         assert connections.open_credentials(runtime.secrets, row) == {"api_token": SECRET}
-    dup = client.post("/api/connections", headers=admin.headers, json={"name": "cf-main", "type": "cloudflare"})
+    dup = client.post("/api/connections", headers=admin.headers,
+                      json={"name": "cf-main", "type": "cloudflare", "credentials": {"api_token": "other-token"}})
     assert dup.status_code == 409
 
 
@@ -49,18 +50,20 @@ def test_ciphertext_moved_to_another_row_does_not_decrypt(client, admin, runtime
 
 def test_update_merges_credentials(client, admin, runtime):
     c = client.post("/api/connections", headers=admin.headers,
-                    json={"name": "gh", "type": "github", "credentials": {"token": "a" * 30, "extra": "b" * 30}}).json()
+                    json={"name": "dk", "type": "docker", "config": {"base_url": "tcp://10.0.0.2:2376"},
+                          "credentials": {"tls_ca": "a" * 30, "ssh_key": "b" * 30}}).json()
     r = client.patch(f"/api/connections/{c['id']}", headers=admin.headers,
-                     json={"credentials": {"token": "c" * 30, "extra": None}})
-    assert r.status_code == 200 and set(r.json()["credential_hints"]) == {"token"}
+                     json={"credentials": {"tls_ca": "c" * 30, "ssh_key": None}})
+    assert r.status_code == 200 and set(r.json()["credential_hints"]) == {"tls_ca"}
     with runtime.db.session() as db:
-        assert connections.open_credentials(runtime.secrets, db.get(Connection, c["id"])) == {"token": "c" * 30}
+        assert connections.open_credentials(runtime.secrets, db.get(Connection, c["id"])) == {"tls_ca": "c" * 30}
 
 
 def test_test_endpoint_answers_honestly_without_a_checker(client, operator, admin):
-    c = client.post("/api/connections", headers=admin.headers, json={"name": "hz", "type": "hetzner"}).json()
+    c = client.post("/api/connections", headers=admin.headers,
+                    json={"name": "gh-nocheck", "type": "github", "credentials": {"token": "t" * 30}}).json()
     r = client.post(f"/api/connections/{c['id']}/test", headers=operator.headers)
-    assert r.status_code == 200 and r.json()["ok"] is False and "hetzner" in r.json()["message"]
+    assert r.status_code == 200 and r.json()["ok"] is False and "github" in r.json()["message"]
 
 
 def test_key_rotation_under_concurrent_reads(runtime, admin):

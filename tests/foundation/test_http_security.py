@@ -17,7 +17,7 @@ def test_validation_errors_name_the_field(client, admin):
                     json={"name": "x", "type": "docker", "bogus": 1})
     assert r.status_code == 422
     assert any(e["field"] == "bogus" for e in r.json()["detail"])
-    r = client.post("/api/connections", headers=admin.headers, json={"name": 5, "type": "nope"})
+    r = client.post("/api/connections", headers=admin.headers, json={"name": 5, "type": 7})
     fields = {e["field"] for e in r.json()["detail"]}
     assert {"name", "type"} <= fields
     r = client.post("/api/connections", headers={**admin.headers, "content-type": "application/json"},
@@ -51,7 +51,7 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies():
 def test_audit_records_the_proxied_client_ip(client, admin, runtime):
     # the TestClient peer is "testclient", which is no trusted proxy: its header must be ignored
     client.post("/api/connections", headers={**admin.headers, "X-Forwarded-For": "203.0.113.50"},
-                json={"name": "ip-check", "type": "docker"})
+                json={"name": "ip-check", "type": "docker", "config": {"base_url": "unix:///var/run/docker.sock"}})
     r = client.get("/api/audit", params={"action": "connections.write"}, headers=admin.headers)
     assert r.json()["items"][0]["ip"] == "testclient"
 

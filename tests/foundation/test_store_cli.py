@@ -29,7 +29,7 @@ def test_migrations_run_on_sqlite_and_postgresql(tmp_path):
 
 
 def jarvis(*args, env=None, stdin=None):
-    return subprocess.run([sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True,
                           input=stdin, env={**os.environ, **(env or {})}, timeout=120)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from api.processes import jobs_service
 from controller import connections
 from controller.gitops.loop import sync_source
-from controller.jobs.service import JobsService
 from controller.runtime import Runtime
 from controller.store.models import Source
 from tests.conftest import make_settings
@@ -21,10 +21,7 @@ from tests.support.jobs import wait_job  # noqa: F401  (re-exported for the test
 def git_rt(pg_url, tmp_path, filestore_registered):
     rt = Runtime.start(make_settings(tmp_path / "data", pg_url, worker_concurrency=2, job_lease_seconds=5),
                        first_admin=False)
-    jobs = JobsService.of(rt)
-    from controller.jobs.service import _register_hooks
-
-    _register_hooks(rt, jobs)
+    jobs = jobs_service(rt)
     jobs.start_worker()
     yield rt
     rt.close()

@@ -119,7 +119,7 @@ def api_client(git_rt):
 def _controller_proc(url: str, tmp, lease: int):
     env = {**os.environ, "JARVIS_DATABASE_URL": url, "JARVIS_DATA_DIR": str(tmp), "JARVIS_EXAMPLES_SOURCE": "false",
            "JARVIS_LEADER_LEASE_SECONDS": str(lease), "JARVIS_SECRET_KEY": "k" * 40, "JARVIS_LOG_JSON": "false"}
-    return subprocess.Popen([sys.executable, "-m", "controller.cli", "controller"], env=env, start_new_session=True,
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "controller"], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -52,7 +52,8 @@ def test_unknown_host_key_is_refused(jobs_client, jobs_rt, operator, sshd):
 
 def test_connection_of_the_wrong_type_is_422(jobs_client, jobs_rt, operator):
     with jobs_rt.db.session() as db:
-        connections.create(db, jobs_rt.secrets, name="not-ssh", type="docker", environment="", config={},
+        connections.create(db, jobs_rt.secrets, name="not-ssh", type="docker", environment="",
+                           config={"base_url": "unix:///var/run/docker.sock"},
                            credentials={}, created_by="t")
     r = jobs_client.post("/api/runbooks/gather-facts/execute", headers=operator.headers,
                          json={"input": {"connection": "not-ssh", "host": "x"}})

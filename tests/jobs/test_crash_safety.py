@@ -32,7 +32,7 @@ class WorkerProcess:
                "JARVIS_RUNBOOK_PATHS": json.dumps([str(RUNBOOKS)]), "JARVIS_JOB_LEASE_SECONDS": "3",
                "JARVIS_SWEEP_INTERVAL_SECONDS": "0.5", "JARVIS_LOG_JSON": "false"}
         # its own session: SIGKILL to the group takes ansible with it, like a container dying
-        self.proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "worker", "--concurrency",
+        self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--concurrency",
                                       str(concurrency)], env=env, start_new_session=True,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

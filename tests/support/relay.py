@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 
 
-def pipe(a: socket.socket, b: socket.socket) -> None:
-    """Copy a → b until either side closes; then close both."""
+def pipe(a: socket.socket, b: socket.socket, seen: Callable[[bytes], None] | None = None) -> None:
+    """Copy a → b until either side closes; then close both. `seen` is shown every chunk."""
     try:
         while data := a.recv(65536):
+            if seen is not None:
+                seen(data)
             b.sendall(data)
     except OSError:
         pass
@@ -21,7 +24,7 @@ def pipe(a: socket.socket, b: socket.socket) -> None:
                 pass
 
 
-def join(a: socket.socket, b: socket.socket) -> None:
-    """Relay both directions in daemon threads."""
-    for x, y in ((a, b), (b, a)):
-        threading.Thread(target=pipe, args=(x, y), daemon=True).start()
+def join(a: socket.socket, b: socket.socket, seen: Callable[[bytes], None] | None = None) -> None:
+    """Relay both directions in daemon threads; `seen` gets what a sends to b."""
+    threading.Thread(target=pipe, args=(a, b, seen), daemon=True).start()
+    threading.Thread(target=pipe, args=(b, a), daemon=True).start()

@@ -10,6 +10,7 @@ from typing import Any
 import ansible_runner
 
 from controller.contract import ConnectionInfo, DesiredState, Scope
+from controller.jobs import step_connection
 from controller.plans import Plan
 from reconcilers.swarm import SwarmReconciler
 
@@ -19,7 +20,12 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 
-def run_playbook(playbook: str, extravars: dict[str, Any], envvars: dict[str, str] | None = None):
+def run_playbook(playbook: str, extravars: dict[str, Any], envvars: dict[str, str] | None = None,
+                 connection: ConnectionInfo | None = None):
+    """One ansible-runner run; `connection` is handed over as the worker hands it (step_connection)."""
+    if connection is not None:
+        extravars = {**extravars, step_connection.VAR: step_connection.to_vars(connection)}
+        envvars = {**(envvars or {}), **step_connection.to_env(connection)}
     with tempfile.TemporaryDirectory(prefix="jarvis-test-runner-") as d:
         r = ansible_runner.run(private_data_dir=d, playbook=playbook, extravars=extravars,
                                envvars=envvars or {}, quiet=True)
@@ -42,7 +48,7 @@ def apply_plan(rec: SwarmReconciler, plan: Plan, conn: ConnectionInfo) -> list[d
     out = []
     for step in rec.steps(plan, conn):
         env = {f"JARVIS_STEP_{k.upper()}": v for k, v in step.secrets.items()}   # as the worker gives them
-        r, events, stdout = run_playbook(step.playbook, dict(step.vars), env)
+        r, events, stdout = run_playbook(step.playbook, dict(step.vars), env, conn)
         msg = ""
         for ev in events:
             res = (ev.get("event_data") or {}).get("res") or {}

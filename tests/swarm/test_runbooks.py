@@ -16,8 +16,8 @@ def _run(name: str, connection, **input_):
     meta = yaml.safe_load((RUNBOOKS / name / "runbook.yaml").read_text())
     assert meta["name"] == name and meta["connection_type"] == "docker"
     assert set(meta["input"]["required"]) <= set(input_)
-    r, events, stdout = run_playbook(str(RUNBOOKS / name / meta["playbook"]),
-                                     {"input": input_, "jarvis_connection": dict(connection.config)})
+    r, events, stdout = run_playbook(str(RUNBOOKS / name / meta["playbook"]), {"input": input_},
+                                     connection=connection)
     stats = {}
     for ev in events:
         if ev.get("event") == "playbook_on_stats":

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
+from api.processes import jobs_service
 from controller import connections
 from controller.gitops.loop import sync_source
-from controller.jobs.service import JobsService, _register_hooks
 from controller.runtime import Runtime
 from controller.store.models import PlanRow, Source
 from tests.conftest import make_settings
@@ -42,8 +42,7 @@ def manifest(name: str, image: str) -> str:
 def rt(pg_url, tmp_path, swarm_engine, monkeypatch):
     monkeypatch.setenv("E2E_SWARM_SECRET", SECRET_VALUE)
     runtime = Runtime.start(make_settings(tmp_path / "data", pg_url), first_admin=False)
-    jobs = JobsService.of(runtime)
-    _register_hooks(runtime, jobs)
+    jobs = jobs_service(runtime)
     jobs.start_worker()
     with runtime.db.session() as db:
         connections.create(db, runtime.secrets, name="swarm-e2e", type="docker", environment="test",

@@ -10,7 +10,7 @@ import numpy as np
 import pyotp
 from playwright.sync_api import expect
 
-from tests.ui.conftest import login_api, shoot
+from tests.ui.conftest import DESKTOP, PHONE, login_api, shoot
 
 PAGES = ["dashboard", "gitops", "runbooks", "jobs", "infra", "containers", "logs", "assistant", "settings"]
 MUTATING_LABELS = re.compile(r"^(Execute|Sync now|Approve|Reject|New connection|New user|Delete|Test|Rerun|Cancel|Save policy)",
@@ -22,7 +22,7 @@ def _connection(context, admin, name):
     csrf = next(c["value"] for c in context.cookies() if c["name"] == "jarvis_csrf")
     res = context.request.post("/api/connections", headers={"X-CSRF-Token": csrf},
                                data={"name": name, "type": "ssh", "environment": "staging",
-                                     "config": {"host": "10.0.0.5"}, "credentials": {"private_key": "k" * 40}})
+                                     "config": {"known_hosts": "10.0.0.5 ssh-ed25519 AAAA"}, "credentials": {"private_key": "k" * 40}})
     assert res.status == 201, res.text()
     context.clear_cookies()
 
@@ -57,9 +57,11 @@ def test_admin_sees_the_controls_a_viewer_does_not(page, context, make_user):
     expect(page.get_by_role("button", name="Test ssh-admin-check")).to_be_visible()
     expect(page.get_by_role("button", name="Delete ssh-admin-check")).to_be_visible()
     shoot(page, "settings-connections-1440")
+    page.set_viewport_size(PHONE)
+    shoot(page, "settings-connections-390")
 
 
-def test_create_connection_with_write_only_credentials(page, context, make_user):
+def test_create_and_edit_a_connection_with_the_form_its_type_declares(page, context, make_user):
     admin = make_user("admin")
     login_api(context, admin.email, admin.password)
     page.goto("/settings#connections")
@@ -70,16 +72,39 @@ def test_create_connection_with_write_only_credentials(page, context, make_user)
     expect(dialog.locator('.field[data-field="name"] .error')).not_to_be_empty()   # browser validation, in place
     dialog.get_by_label("Name", exact=True).fill("docker-ui-made")
     dialog.get_by_label("Type").select_option("docker")
+    expect(dialog.locator("#cf-type-desc")).to_contain_text("Swarm manager")
     dialog.get_by_label("Environment").fill("production")
-    dialog.get_by_label("Setting name").fill("base_url")
-    dialog.locator("#cf-config").get_by_label("Value").fill("tcp://10.0.0.9:2376")
-    dialog.get_by_label("Credential name").fill("tls_key")
-    dialog.locator("#cf-creds").get_by_label("Value").fill("super-secret-key-value")
+    address = dialog.get_by_label("Engine address")
+    expect(address).to_have_attribute("placeholder", "unix:///var/run/docker.sock")
+    address.fill("tcp://10.0.0.9:2376")
+    key = dialog.get_by_label("Client key", exact=True)
+    key.fill("super-secret-key-value")
+    assert key.evaluate("e => getComputedStyle(e).webkitTextSecurity") == "disc"      # masked while typed
     shoot(page, "settings-new-connection-1440")
+    page.set_viewport_size(PHONE)
+    shoot(page, "settings-new-connection-390")
+    page.set_viewport_size(DESKTOP)
+    dialog.get_by_role("button", name="Create").click()
+    # the server's check, next to the field it names: a client key needs its certificate
+    expect(dialog.locator('.field[data-field="credentials.tls_cert"] .error')).to_contain_text("tls_key needs tls_cert")
+    dialog.get_by_label("Client certificate", exact=True).fill("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
     dialog.get_by_role("button", name="Create").click()
     row = page.locator("tr", has_text="docker-ui-made")
     expect(row).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("super-secret-key-value")
+
+    page.get_by_role("button", name="Edit docker-ui-made").click()
+    expect(dialog.get_by_role("heading", name="Edit connection docker-ui-made")).to_be_visible()
+    expect(address).to_have_value("tcp://10.0.0.9:2376")
+    expect(key).to_have_value("")                                                 # a secret is never echoed
+    expect(dialog.locator('.field[data-field="credentials.tls_key"] .hint')).to_contain_text("Stored (••••")
+    shoot(page, "settings-edit-connection-1440")
+    address.fill("tcp://10.0.0.10:2376")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    saved = next(c for c in context.request.get("/api/connections").json() if c["name"] == "docker-ui-made")
+    assert saved["config"] == {"base_url": "tcp://10.0.0.10:2376"}
+    assert set(saved["credential_hints"]) == {"tls_cert", "tls_key"}              # kept: left empty in the form
     page.goto("/containers")
     expect(page.locator("#pending-body")).to_contain_text("docker-ui-made")
 

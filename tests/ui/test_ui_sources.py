@@ -34,9 +34,10 @@ def test_admin_adds_a_source_through_the_form(page, context, make_user):
     admin = make_user("admin")
     login_api(context, admin.email, admin.password)
     ssh, docker = _unique("ssh-git"), _unique("docker-not-git")
-    for name, kind in ((ssh, "ssh"), (docker, "docker")):
+    for name, kind, config, credentials in ((ssh, "ssh", {"ssh_user": "git"}, {"private_key": "k" * 40}),
+                                            (docker, "docker", {"base_url": "tcp://10.0.0.9:2376"}, {})):
         _api(context, "POST", "/api/connections", {"name": name, "type": kind, "environment": "production",
-                                                   "config": {"host": "git.example.test"}, "credentials": {"k": "v" * 20}})
+                                                   "config": config, "credentials": credentials})
     page.goto("/gitops#sources")
     page.get_by_role("button", name="Add source").click()
     dialog = page.locator("#source-dialog")

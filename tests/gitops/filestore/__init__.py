@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from reconcilers.base import (
     ConnectionCheck,
     ConnectionInfo,
+    ConnectionType,
     DesiredState,
     LiveState,
     Plan,
@@ -21,15 +22,22 @@ from reconcilers.base import (
     Scope,
     Step,
     diff_resources,
+    object_schema,
 )
 
 PLAYBOOK = Path(__file__).parent / "apply.yml"
+FILESTORE = ConnectionType(
+    name="filestore", title="File store (tests)", description="A directory whose JSON files are the stacks.",
+    config=object_schema({"root": {"type": "string", "title": "Directory", "minLength": 1,
+                                    "description": "The directory."}},
+                         required=["root"]))
 
 
 class FileStoreReconciler:
     kind: ClassVar[str] = "filestore"
     section: ClassVar[str] = "stacks"
-    connection_type: ClassVar[str] = "filestore"
+    connection_type: ClassVar[str] = FILESTORE.name
+    connection_schema: ClassVar = FILESTORE
     connection_key: ClassVar[str] = "stacks"
 
     def desired(self, manifest: Any, scope: Scope, files) -> DesiredState:

@@ -123,14 +123,14 @@
       return J.clear(body, J.empty("No connection yet", "Connections hold the address and credentials of a target: a Swarm manager (docker), servers (ssh), Cloudflare, GitHub, Portainer or Hetzner.", null));
     }
     J.clear(body, el("div.table-wrap", el("table",
-      el("thead", el("tr", ["Name", "Type", "Environment", "Credentials", "Last test", ""].map((h, i) => el("th" + (i === 3 ? ".hide-sm" : ""), { scope: "col", text: h })))),
+      el("thead", el("tr", ["Name", "Type", "Environment", "Credentials", "Last test", ""].map((h, i) => el("th" + (i === 2 || i === 3 ? ".hide-sm" : ""), { scope: "col", text: h })))),
       el("tbody", conns.map((c) => {
         const result = el("span", c.last_test_at ? [J.badge(c.last_test_ok ? "ok" : "error", c.last_test_ok ? "ok" : "failed"), el("div.muted", { text: c.last_test_message })] : el("span.muted", { text: "never" }));
         return el("tr",
-          el("td", el("strong", { text: c.name })), el("td", { text: c.type }), el("td", { text: c.environment || "—" }),
+          el("td", el("strong", { text: c.name })), el("td", { text: c.type }), el("td.hide-sm", { text: c.environment || "—" }),
           el("td.hide-sm.mono", { text: Object.entries(c.credential_hints || {}).map(([k, v]) => `${k}: ${v}`).join(", ") || "—" }),
           el("td", result),
-          el("td.row",
+          el("td.actions",
             J.can("operator") ? el("button.btn.small.mutating", { type: "button", text: "Test", "aria-label": "Test " + c.name, onclick: async (e) => {
               const b = e.currentTarget; b.disabled = true;
               try {
@@ -139,6 +139,8 @@
               } catch (err) { J.toast(err.message, "error"); }
               b.disabled = false;
             } }) : null,
+            J.can("admin") && J.editConnection ? el("button.btn.small.mutating", { type: "button", text: "Edit", "aria-label": "Edit " + c.name,
+              onclick: () => J.editConnection(c) }) : null,
             J.can("admin") ? el("button.btn.small.danger.mutating", { type: "button", text: "Delete", "aria-label": "Delete " + c.name, onclick: async () => {
               if (!confirm(`Delete the connection ${c.name}?`)) return;
               try { await J.del(`/api/connections/${c.id}`); loadConnections(); } catch (err) { J.toast(err.message, "error"); }

@@ -1,52 +1,72 @@
-/* Settings for administrators: create connections (write-only credentials), users and roles,
-   the two-factor policy, and the audit log with filters and pagination. */
+/* Settings for administrators: create and edit connections (a form per type, built from its schemas;
+   credentials write-only), users and roles, the two-factor policy, and the audit log. */
 "use strict";
 (function () {
   const J = window.Jarvis;
   const el = J.el;
   if (!J.can("admin") || document.body.dataset.scope !== "full") return;
   const ROLES = ["viewer", "operator", "admin"];
-  let rowSeq = 0;
 
-  /* ---- new connection ---- */
-  const connDialog = J.$("#conn-dialog"), connForm = J.$("#conn-form");
-  function kvRow(box, secret) {
-    const n = ++rowSeq;
-    const what = secret ? "Credential" : "Setting";
-    const row = el("div.kvrow",
-      J.field({ label: what + " name", name: "k" + n, id: "kv-k-" + n, placeholder: secret ? "e.g. api_token" : "e.g. base_url" }),
-      J.field({ label: "Value", name: "v" + n, id: "kv-v-" + n, type: secret ? "password" : "text", autocomplete: secret ? "new-password" : "off" }),
-      el("button.btn.small", { type: "button", text: "Remove", "aria-label": "Remove this " + what.toLowerCase(), onclick: () => row.remove() }));
-    box.append(row);
-    return row;
+  /* ---- connections: new and edit, the form built from the type's schemas ---- */
+  const connDialog = J.$("#conn-dialog"), connForm = J.$("#conn-form"), typeSelect = J.$("#cf-type");
+  let types = null, editing = null, parts = null;
+  async function loadTypes() {
+    if (!types) types = Object.fromEntries((await J.get("/api/connection-types")).map((t) => [t.name, t]));
+    return types;
   }
-  const readRows = (box) => Object.fromEntries(J.$$(".kvrow", box).map((r) => J.$$("input", r).map((i) => i.value))
-    .filter(([k]) => k.trim()).map(([k, v]) => [k.trim(), v]));
-  J.$("#conn-new").addEventListener("click", () => {
+  function buildParts(type, conn) {
+    const t = types[type];
+    J.$("#cf-type-desc").textContent = t ? t.description : "";
+    const common = { omitDefaults: true, values: conn ? conn.config : {} };
+    parts = {
+      config: J.schemaForm(t && t.config_schema, { ...common, prefix: "config.", empty: "This type takes no settings." }),
+      credentials: J.schemaForm(t && t.credentials_schema, { prefix: "credentials.", stored: conn ? conn.credential_hints : {},
+        empty: "This type takes no credentials." }),
+    };
+    J.clear(J.$("#cf-config .conn-fields"), parts.config.node);
+    J.clear(J.$("#cf-creds .conn-fields"), parts.credentials.node);
+  }
+  async function openConnection(conn) {
+    try { await loadTypes(); } catch (err) { return J.toast(err.message, "error"); }
+    editing = conn || null;
     connForm.reset();
     J.clearErrors(connForm);
-    J.clear(J.$("#cf-config")); J.clear(J.$("#cf-creds"));
-    kvRow(J.$("#cf-config"), false); kvRow(J.$("#cf-creds"), true);
+    J.clear(typeSelect, Object.values(types).map((t) => el("option", { value: t.name, text: t.name + " — " + t.title })));
+    typeSelect.disabled = !!conn;           // a connection keeps its type; make another for another type
+    if (conn) {
+      connForm.name.value = conn.name;
+      connForm.environment.value = conn.environment || "";
+      typeSelect.value = conn.type;
+    }
+    J.$("#conn-dialog-h").textContent = conn ? "Edit connection " + conn.name : "New connection";
+    J.$("#conn-submit").textContent = conn ? "Save" : "Create";
+    buildParts(typeSelect.value, conn);
     connDialog.showModal();
     J.$("#cf-name").focus();
-  });
-  J.$("#cf-config-add").addEventListener("click", () => kvRow(J.$("#cf-config"), false).querySelector("input").focus());
-  J.$("#cf-creds-add").addEventListener("click", () => kvRow(J.$("#cf-creds"), true).querySelector("input").focus());
+  }
+  J.$("#conn-new").addEventListener("click", () => openConnection(null));
+  J.editConnection = openConnection;
+  typeSelect.addEventListener("change", () => buildParts(typeSelect.value, null));
   J.inlineValidation(connForm);
   connForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     J.clearErrors(connForm);
     if (!connForm.checkValidity()) return connForm.reportValidity();
-    const config = readRows(J.$("#cf-config"));
-    for (const [k, v] of Object.entries(config)) {   // numbers and booleans typed as such
-      if (/^-?\d+(\.\d+)?$/.test(v)) config[k] = Number(v);
-      else if (v === "true" || v === "false") config[k] = v === "true";
-    }
+    let config, credentials;
     try {
-      await J.post("/api/connections", { name: connForm.name.value.trim(), type: connForm.type.value,
-        environment: connForm.environment.value.trim(), config, credentials: readRows(J.$("#cf-creds")) });
+      config = parts.config.collect();
+      credentials = parts.credentials.collect();
+    } catch (err) { return J.showErrors(connForm, err); }
+    const body = { name: connForm.name.value.trim(), environment: connForm.environment.value.trim(), config };
+    try {
+      if (editing) {
+        if (Object.keys(credentials).length) body.credentials = credentials;    // empty secrets are kept
+        await J.patch("/api/connections/" + editing.id, body);
+      } else {
+        await J.post("/api/connections", { ...body, type: typeSelect.value, credentials });
+      }
       connDialog.close();
-      J.toast("Connection created.", "ok");
+      J.toast(editing ? "Connection saved." : "Connection created.", "ok");
       J.loadConnections();
     } catch (err) {
       J.showErrors(connForm, err);

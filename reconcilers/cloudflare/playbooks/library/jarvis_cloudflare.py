@@ -1,7 +1,8 @@
 #!/usr/bin/python
 """Ansible module: apply DNS record changes, purge the cache, or toggle a record's proxied flag
 on Cloudflare. The logic is `reconcilers.cloudflare.ansible_module` (installed in the python
-ansible runs modules with); the API token is read from JARVIS_SECRET_API_TOKEN."""
+ansible runs modules with); its connection is the job's `jarvis_connection`, the API token in the
+environment (controller.jobs.step_connection)."""
 
 from ansible.module_utils.basic import AnsibleModule
 

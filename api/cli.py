@@ -1,4 +1,6 @@
-"""The `jarvis` command: serve, worker, db upgrade, user add, keys rotate, settings."""
+"""The `jarvis` command: serve, worker, controller, db upgrade, user add, keys rotate, settings,
+connection-types. It sits at the top layer with the API: `jarvis serve` starts the app, and every
+process is put together by `api.processes`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import getpass
 import os
 import sys
 
+from controller import logs
 from controller.errors import ConfigurationError, JarvisError
 from controller.settings import Settings, get_settings
 
@@ -60,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", action="store_true", help="as README's markdown table")
     p.set_defaults(func=_settings)
 
+    p = sub.add_parser("connection-types", help="print what each connection type takes (README's reference)",
+                       description="Print each connection type's config and credential keys, from the JSON "
+                                   "Schemas it declares, as README's connection reference (markdown).")
+    p.add_argument("--json", action="store_true", help="the schemas themselves, as GET /api/connection-types")
+    p.set_defaults(func=_connection_types)
+
     args = parser.parse_args(argv)
     try:
         return args.func(args, get_settings()) or 0
@@ -75,7 +84,6 @@ def _serve(args, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
-    from controller import logs
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=overrides)
@@ -100,21 +108,19 @@ def _serve(args, settings: Settings) -> int:
 
 
 def _worker(args, settings: Settings) -> int:
-    from controller import logs
-    from controller.jobs.service import run_worker_process
+    from api import processes
 
     logs.configure(settings.log_level, settings.log_json)
     if args.concurrency:
         settings = settings.model_copy(update={"worker_concurrency": args.concurrency})
-    return run_worker_process(settings)
+    return processes.run_worker(settings)
 
 
 def _controller(args, settings: Settings) -> int:
-    from controller import logs
-    from controller.gitops.service import run_controller_process
+    from api import processes
 
     logs.configure(settings.log_level, settings.log_json)
-    return run_controller_process(settings)
+    return processes.run_controller(settings)
 
 
 def _db_upgrade(args, settings: Settings) -> int:
@@ -181,6 +187,21 @@ def _settings(args, settings: Settings) -> int:
     else:
         for r in rows:
             print(f"{r[0]:36} {r[1]:24} {r[2]}")
+    return 0
+
+
+
+def _connection_types(args, settings: Settings) -> int:
+    import json
+
+    from api.schemas.connections import ConnectionTypePublic
+    from controller import connection_types
+
+    types = connection_types.installed()
+    if args.json:
+        print(json.dumps([ConnectionTypePublic.of(t).model_dump() for t in types.values()], indent=2))
+    else:
+        print(connection_types.reference_markdown(types), end="")
     return 0
 
 

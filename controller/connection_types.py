@@ -1,0 +1,173 @@
+"""Connection types, each declared once: a JSON Schema for its `config` (non-secret, shown) and one
+for its `credentials` (write-only, sealed at rest), with descriptions and examples.
+
+A reconciler declares the type it connects through in its own package, as `connection_schema` on
+its class (a new kind brings its type with it, found through the `jarvis.reconcilers` entry points);
+the types no reconciler owns (git hosts, servers over ssh) are declared here. Everything that needs
+the types reads them from `installed()`: creating and changing a connection (`problems`), the API
+(`GET /api/connection-types`), the Settings form, and the README's reference (`reference_markdown`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from controller import registry
+
+log = logging.getLogger(__name__)
+PARTS = ("config", "credentials")
+
+
+def object_schema(properties: Mapping[str, Any] | None = None, required: Iterable[str] = (),
+                  **extra: Any) -> dict[str, Any]:
+    """A JSON Schema object that takes exactly `properties` (any other key is refused)."""
+    return {"type": "object", "properties": dict(properties or {}), "required": list(required),
+            "additionalProperties": False, **extra}
+
+
+def secret(title: str, description: str, *, multiline: bool = False, **extra: Any) -> dict[str, Any]:
+    """A credential: a non-empty string that is written, never read back (`writeOnly`)."""
+    out = {"type": "string", "title": title, "minLength": 1, "writeOnly": True, "description": description, **extra}
+    if multiline:      # a PEM block or a key file: the form offers a (masked) text area
+        out["contentMediaType"] = "application/x-pem-file"
+    return out
+
+
+@dataclass(frozen=True)
+class ConnectionType:
+    name: str                     # the `type` of a connection: "docker", "cloudflare", ...
+    title: str
+    description: str
+    config: Mapping[str, Any] = field(default_factory=object_schema)
+    credentials: Mapping[str, Any] = field(default_factory=object_schema)
+
+    def schema(self, part: str) -> Mapping[str, Any]:
+        return self.config if part == "config" else self.credentials
+
+    def keys(self, part: str) -> list[str]:
+        return list(self.schema(part).get("properties") or {})
+
+    def problems(self, config: Mapping[str, Any], credentials: Mapping[str, Any]) -> list[dict[str, str]]:
+        """[{field, message}] for each key that is missing, unknown, in the wrong half or not valid.
+
+        Messages never show a credential's value (nor a misplaced one's: it may be a secret)."""
+        given = {"config": config, "credentials": credentials}
+        out: list[dict[str, str]] = []
+        misplaced: set[str] = set()
+        for part, other in (("config", "credentials"), ("credentials", "config")):
+            for key in given[part]:
+                if key in self.keys(part):
+                    continue
+                if key in self.keys(other):
+                    msg = f"{key} belongs in {other}, not {part}"
+                    misplaced.add(key)
+                else:
+                    takes = ", ".join(self.keys(part)) or "nothing"
+                    msg = f"{key} is not a {self.name} {part} key ({part} takes: {takes})"
+                out.append({"field": f"{part}.{key}", "message": msg})
+        for part in PARTS:
+            schema = self.schema(part)
+            for err in jsonschema.Draft202012Validator(schema).iter_errors(dict(given[part])):
+                if err.validator == "additionalProperties":      # reported above, with where it belongs
+                    continue
+                problem = _problem(part, schema, err)
+                if err.validator != "required" or problem["field"].split(".", 1)[1] not in misplaced:
+                    out.append(problem)
+        return out
+
+
+def _problem(part: str, schema: Mapping[str, Any], err: jsonschema.ValidationError) -> dict[str, str]:
+    path = ".".join(str(p) for p in err.absolute_path)
+    if err.validator == "required":
+        key = err.message.split("'")[1]
+        hint = (schema.get("properties", {}).get(key, {}).get("description") or "").split(". ")[0]
+        hint = hint[:1].lower() + hint[1:]
+        return {"field": f"{part}.{key}", "message": f"{key} is required in {part}" + (f": {hint}" if hint else "")}
+    if err.validator == "dependentRequired":
+        having, missing = next((k, [d for d in need if d not in err.instance])
+                               for k, need in err.validator_value.items()
+                               if k in err.instance and any(d not in err.instance for d in need))
+        return {"field": f"{part}.{missing[0]}", "message": f"{having} needs {', '.join(missing)} in {part} too"}
+    prop = schema.get("properties", {}).get(path, {})
+    if part == "credentials":      # the value is a secret: say what is wrong, never what it was
+        what = {"type": f"must be a {err.validator_value}", "minLength": "must not be empty"}.get(
+            err.validator, f"is not valid ({err.validator})")
+    elif err.validator == "pattern" and prop.get("examples"):
+        what = f"{err.instance!r} is not valid: e.g. {', '.join(map(str, prop['examples']))}"
+    else:
+        what = err.message
+    return {"field": f"{part}.{path}" if path else part, "message": f"{path or part}: {what}"}
+
+
+GITHUB = ConnectionType(
+    name="github",
+    title="GitHub (or any git host over https)",
+    description="A token a source clones its repository over https with (sent as `x-access-token`).",
+    credentials=object_schema({
+        "token": secret("Token", "A fine-grained personal access token or app token with read access to the "
+                        "repository's contents.", examples=["github_pat_…"]),
+    }, required=["token"]),
+)
+
+SSH = ConnectionType(
+    name="ssh",
+    title="Servers (or a git host) over ssh",
+    description="A private key for servers the runbooks reach over ssh, and for sources cloned over ssh.",
+    config=object_schema({
+        "known_hosts": {"type": "string", "title": "Host keys", "contentMediaType": "text/plain",
+                        "description": "The servers' host keys, as known_hosts lines (`ssh-keyscan HOST`): "
+                                       "pinned, every other key is refused. Without it the system's "
+                                       "known_hosts decides.",
+                        "examples": ["10.0.0.5 ssh-ed25519 AAAAC3Nza…"]},
+        "host_key_checking": {"type": "boolean", "title": "Check host keys", "default": True,
+                              "description": "False accepts any host key: only for throwaway test servers."},
+        "ssh_user": {"type": "string", "title": "Git user", "default": "git", "minLength": 1,
+                     "description": "User for a source cloned over ssh when its URL names none."},
+    }),
+    credentials=object_schema({
+        "private_key": secret("Private key", "The private key, OpenSSH or PEM, without a passphrase.", multiline=True,
+                              examples=["-----BEGIN OPENSSH PRIVATE KEY-----…"]),
+    }, required=["private_key"]),
+)
+
+BUILTIN: tuple[ConnectionType, ...] = (GITHUB, SSH)
+
+
+def installed() -> dict[str, ConnectionType]:
+    """Every connection type, by name: Jarvis's own and each installed reconciler's."""
+    found = {t.name: t for t in BUILTIN}
+    for kind, cls in sorted(registry.reconciler_classes().items()):
+        declared = getattr(cls, "connection_schema", None)
+        if not isinstance(declared, ConnectionType):
+            log.error("reconciler %s declares no connection_schema: its %s connections cannot be made",
+                      kind, getattr(cls, "connection_type", "?"))
+            continue
+        if found.setdefault(declared.name, declared) is not declared:
+            log.error("reconciler %s declares connection type %s again; the first declaration stays",
+                      kind, declared.name)
+    return dict(sorted(found.items()))
+
+
+def reference_markdown(types: Mapping[str, ConnectionType]) -> str:
+    """README's connection reference: one table per type (`jarvis connection-types`)."""
+    out = []
+    for t in types.values():
+        out += [f"#### `{t.name}`: {t.title}", "", t.description, "",
+                "| key | in | required | meaning | example |", "| --- | --- | --- | --- | --- |"]
+        for part in PARTS:
+            schema = t.schema(part)
+            for key, prop in (schema.get("properties") or {}).items():
+                meaning = prop.get("description", "")
+                if "default" in prop:
+                    meaning += f" Default: `{json.dumps(prop['default'])}`."
+                example = ", ".join(f"`{e}`" for e in prop.get("examples", [])) or "—"
+                required = "yes" if key in schema.get("required", []) else "no"
+                out.append(f"| `{key}` | {part} | {required} | {meaning} | {example} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
