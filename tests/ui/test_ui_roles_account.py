@@ -118,6 +118,9 @@ def test_totp_enrolment_qr_code_decodes_to_the_otpauth_uri(page, context, make_u
     expect(qr.locator("svg")).to_be_visible()
     uri = qr.get_attribute("data-uri")
     assert uri.startswith("otpauth://totp/")
+    svg = qr.locator("svg")
+    cells = int(svg.get_attribute("viewBox").split()[2])
+    assert svg.bounding_box()["width"] % cells == 0          # whole pixels per module: scannable
     image = cv2.imdecode(np.frombuffer(qr.screenshot(), np.uint8), cv2.IMREAD_COLOR)
     decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert decoded == uri

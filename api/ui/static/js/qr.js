@@ -211,6 +211,11 @@
     const m = J.qrMatrix(text), size = m.length, quiet = 4, ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", `0 0 ${size + quiet * 2} ${size + quiet * 2}`);
+    // A whole number of pixels per module: a fractional scale blurs module edges and scanners
+    // (phone cameras and the test's decoder alike) misread them. About 260 px fits a phone screen.
+    const px = (size + quiet * 2) * Math.max(3, Math.floor(260 / (size + quiet * 2)));
+    svg.setAttribute("width", px);
+    svg.setAttribute("height", px);
     svg.setAttribute("shape-rendering", "crispEdges");
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", label || "QR code");
