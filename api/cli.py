@@ -141,6 +141,10 @@ def _user_add(args, settings: Settings) -> int:
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        # getpass would fall back to reading a pipe with a warning, or raise EOFError with no input at all
+        print("jarvis: no terminal to ask for the password: pipe it in with --password-stdin", file=sys.stderr)
+        return 2
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat: ") != password:

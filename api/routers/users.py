@@ -22,7 +22,8 @@ def list_users(db: DbDep):
 
 @router.post("", response_model=UserPublic, status_code=201)
 def create_user(body: UserCreate, db: DbDep, admin: Admin):
-    return users.create(db, body.email, body.password, body.role, name=body.name)
+    # the same rule as a PATCH with a password: an admin-set password is one-time
+    return users.create(db, body.email, body.password, body.role, name=body.name, must_change=True)
 
 
 @router.get("/{user_id}", response_model=UserPublic, dependencies=[Depends(require("users.read"))])
@@ -45,8 +46,7 @@ def update_user(user_id: int, body: UserUpdate, db: DbDep, admin: Admin):
         if not body.active:
             users.revoke_all_sessions(db, user)
     if body.password is not None:
-        users.set_password(db, user, body.password)
-        user.password_change_required = True   # an admin-set password is one-time
+        users.set_one_time_password(db, user, body.password)
     return user
 
 

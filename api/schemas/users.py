@@ -31,5 +31,6 @@ class UserPublic(Output):
     role: str
     active: bool
     totp_enabled: bool
+    password_change_required: bool
     created_at: dt.datetime
     last_login_at: dt.datetime | None

@@ -54,6 +54,13 @@ def set_password(db: Session, user: User, password: str) -> None:
     revoke_all_sessions(db, user)
 
 
+def set_one_time_password(db: Session, user: User, password: str) -> None:
+    """A password an admin sets is one-time, as one given at creation (create(must_change=True)):
+    the admin knows it, so the user must choose their own at first sign-in."""
+    set_password(db, user, password)
+    user.password_change_required = True
+
+
 def revoke_all_sessions(db: Session, user: User) -> None:
     now = utcnow()
     for tok in db.scalars(select(RefreshToken).where(RefreshToken.user_id == user.id,

@@ -138,3 +138,21 @@ def test_one_time_password_confines_until_changed(client, runtime):
     t2 = login(client, "first@example.test", "a-much-better-one-2").json()
     assert t2["scope"] == "full"
     assert client.get("/api/users", headers={"Authorization": f"Bearer {t2['access_token']}"}).status_code == 200
+
+
+def test_an_admin_set_password_is_one_time_whether_created_or_reset(client, admin):
+    """POST /api/users and PATCH with a password follow one rule: the user changes it at first sign-in."""
+    r = client.post("/api/users", headers=admin.headers,
+                    json={"email": "newcomer@example.test", "password": "given-by-admin-1", "role": "operator"})
+    assert r.status_code == 201, r.text
+    assert r.json()["password_change_required"] is True
+    assert login(client, "newcomer@example.test", "given-by-admin-1").json()["scope"] == "self"
+    uid = r.json()["id"]
+    with_own = {"current_password": "given-by-admin-1", "new_password": "chosen-by-me-22"}
+    t = login(client, "newcomer@example.test", "given-by-admin-1").json()
+    assert client.post("/api/auth/password", headers={"Authorization": f"Bearer {t['access_token']}"},
+                       json=with_own).status_code == 204
+    assert login(client, "newcomer@example.test", "chosen-by-me-22").json()["scope"] == "full"
+    r = client.patch(f"/api/users/{uid}", headers=admin.headers, json={"password": "reset-by-admin-3"})
+    assert r.json()["password_change_required"] is True
+    assert login(client, "newcomer@example.test", "reset-by-admin-3").json()["scope"] == "self"

@@ -70,3 +70,12 @@ def test_first_start_creates_key_and_admin_once(tmp_path):
     assert oct(s.key_file.stat().st_mode & 0o777) == "0o600"
     assert rt.ensure_first_admin() is None   # already there: not created nor printed again
     rt.close()
+
+
+def test_user_add_without_a_terminal_says_how_to_give_the_password(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "api.cli", "user", "add", "--email", "a@b.c", "--role", "admin"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, start_new_session=True,
+                       env={**os.environ, "JARVIS_DATA_DIR": str(tmp_path)})
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert lines == ["jarvis: no terminal to ask for the password: pipe it in with --password-stdin"], r.stderr
