@@ -18,11 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from controller.security.passwords import MIN_LENGTH
 from controller.security.tokens import TokenError, decode_access_token
 from controller.store.models import User
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# every form that sets a password checks and states the server's own rule
+templates.env.globals["password_min_length"] = MIN_LENGTH
 router = APIRouter(include_in_schema=False)
 ACCESS_COOKIE = "jarvis_at"
 

@@ -8,6 +8,7 @@ import pyotp
 from playwright.sync_api import expect
 
 from controller.accounts import mfa
+from controller.security.passwords import MIN_LENGTH
 from controller.store.models import User
 from tests.ui.conftest import PHONE, shoot
 
@@ -94,3 +95,18 @@ def test_login_on_a_phone_puts_the_hero_above_the_form(page):
     hero, form = page.locator(".hero").bounding_box(), page.locator("#signin-form").bounding_box()
     assert hero["y"] + hero["height"] <= form["y"]
     assert form["width"] <= PHONE["width"]
+
+
+def test_the_reset_form_states_and_checks_the_servers_password_rule(page):
+    """The rule is the server's (10 characters): a 9-character password is stopped in the form, which
+    says so before anything is sent."""
+    page.goto("/login?reset=not-a-real-token-123")
+    expect(page.locator("#reset-form .hint")).to_have_text(f"At least {MIN_LENGTH} characters.")
+    page.get_by_label("New password", exact=True).fill("abcdefghi")
+    page.get_by_label("Repeat the new password").fill("abcdefghi")
+    page.get_by_role("button", name="Set the password").click()
+    expect(page.locator('#reset-form .field[data-field="new_password"] .error')).to_contain_text(str(MIN_LENGTH))
+    expect(page.locator("#login-error")).to_be_hidden()
+    shoot(page, "login-reset-rule-1440")
+    page.set_viewport_size(PHONE)
+    shoot(page, "login-reset-rule-390")

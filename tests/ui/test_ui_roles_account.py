@@ -10,6 +10,7 @@ import numpy as np
 import pyotp
 from playwright.sync_api import expect
 
+from controller.security.passwords import MIN_LENGTH
 from tests.ui.conftest import DESKTOP, PHONE, login_api, shoot
 
 PAGES = ["dashboard", "gitops", "runbooks", "jobs", "infra", "containers", "logs", "assistant", "settings"]
@@ -143,3 +144,21 @@ def test_password_change_maps_the_server_error_to_the_field(page, context, make_
     page.get_by_label("Repeat the new password").fill("a-brand-new-password-9")
     page.get_by_role("button", name="Change password").click()
     expect(page.locator('.field[data-field="current_password"] .error')).to_have_text("wrong")
+
+
+def test_password_change_states_and_checks_the_servers_password_rule(page, context, make_user):
+    user = make_user("operator")
+    login_api(context, user.email, user.password)
+    page.goto("/settings#account")
+    expect(page.locator("#pw-new-hint")).to_have_text(f"At least {MIN_LENGTH} characters.")
+    page.get_by_label("Current password").fill(user.password)
+    page.get_by_label("New password", exact=True).fill("abcdefghi")
+    page.get_by_label("Repeat the new password").fill("abcdefghi")
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/auth/password" in r.url else None)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator('#password-form .field[data-field="new_password"] .error')).to_contain_text(str(MIN_LENGTH))
+    assert requests == []   # stopped in the form, by the same rule the server holds
+    shoot(page, "settings-password-rule-1440")
+    page.set_viewport_size(PHONE)
+    shoot(page, "settings-password-rule-390")
