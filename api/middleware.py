@@ -141,6 +141,8 @@ class RequestMiddleware:
         state = scope.get("state", {})
         action = state.get("action") or f"{method} {path}"
         extra = state.get("audit", {})
+        if extra.get("skip"):
+            return
         uid, email, role = state.get("actor") or (extra.get("user_id"), extra.get("user_email", ""),
                                                    extra.get("role", ""))
         actor = audit.Actor(user_id=uid, email=email, role=role, ip=ip)

@@ -72,10 +72,12 @@ def login(body: LoginIn, request: Request, response: Response, db: DbDep, rt: Ru
 @router.post("/refresh", response_model=TokenOut, dependencies=[Depends(require("public"))])
 def refresh(request: Request, response: Response, db: DbDep, rt: RuntimeDep, body: RefreshIn | None = None):
     """Rotates the refresh token (body, or the session cookie). A reused token revokes its family."""
-    _audit(request, action="auth.refresh")
     token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
     if not token:
+        # an anonymous page's silent refresh (every view of /login): no session, nothing to audit
+        _audit(request, skip=True)
         raise Unauthorized("no refresh token")
+    _audit(request, action="auth.refresh")
     tokens = sessions.refresh(db, rt.settings, rt.jwt_key, token, client_ip(request))
     _audit(request, user_id=tokens.user.id, user_email=tokens.user.email, role=tokens.user.role)
     if request.cookies.get(REFRESH_COOKIE):

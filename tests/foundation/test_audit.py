@@ -39,3 +39,24 @@ def test_audit_rows_cannot_be_changed(backend, pg_url, tmp_path):
         with pytest.raises(DBAPIError), db.engine.begin() as c:
             c.execute(text(stmt))
     db.dispose()
+
+
+def _audited(runtime, response) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from controller.store.models import AuditEntry
+
+    with runtime.db.session() as db:
+        rows = db.scalars(select(AuditEntry).where(AuditEntry.request_id == response.headers["x-request-id"]))
+        return [(r.action, r.result) for r in rows]
+
+
+def test_a_silent_refresh_without_a_session_is_not_an_audited_event(client, runtime):
+    """Every view of the login page tries a silent refresh; with no session cookie nothing happened
+    worth auditing. A refresh token that is presented and refused still is."""
+    r = client.post("/api/auth/refresh")
+    assert r.status_code == 401
+    assert _audited(runtime, r) == []
+    r = client.post("/api/auth/refresh", json={"refresh_token": "stolen-or-made-up-token"})
+    assert r.status_code == 401
+    assert _audited(runtime, r) == [("auth.refresh", "denied")]
