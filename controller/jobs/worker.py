@@ -219,9 +219,10 @@ class Worker:
     def _store_artifacts(self, s, job: Job, result: RunResult) -> None:
         target = self.rt.settings.data_dir / "artifacts" / str(job.id)
         for path in result.artifacts:
-            target.mkdir(parents=True, exist_ok=True)
+            target.mkdir(parents=True, exist_ok=True, mode=0o700)
             name = path.name
             shutil.move(str(path), target / name)
+            os.chmod(target / name, 0o600)   # a job's output is for its readers through the API, no one else
             existing = s.scalar(select(JobArtifact).where(JobArtifact.job_id == job.id, JobArtifact.name == name))
             if existing is None:
                 s.add(JobArtifact(job_id=job.id, name=name, size=(target / name).stat().st_size,

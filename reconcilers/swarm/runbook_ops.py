@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from typing import Any
 
 from controller.jobs import step_connection
@@ -58,17 +57,17 @@ def rollback(client, service: str, timeout: int) -> dict[str, Any]:
     return result
 
 
-def logs(client, service: str, lines: int, artifact_dir: str | None) -> dict[str, Any]:
+def logs(client, service: str, lines: int, artifact_dir: str) -> dict[str, Any]:
     raw = client.api.service_logs(service, stdout=True, stderr=True, tail=lines, timestamps=True, details=False)
     text = b"".join(raw).decode(errors="replace") if not isinstance(raw, bytes) else raw.decode(errors="replace")
     out_lines = text.splitlines()[-lines:]
-    directory = artifact_dir or tempfile.mkdtemp(prefix="jarvis-logs-")
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"{service}.log")
-    with open(path, "w") as f:
+    # the job's own artifact folder (the worker's jarvis_artifacts_dir): the job lists the file after the run
+    name = f"{service}.log"
+    fd = os.open(os.path.join(artifact_dir, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
         f.write("\n".join(out_lines) + ("\n" if out_lines else ""))
     return {"failed": False, "msg": f"service {service}: {len(out_lines)} log lines", "lines": out_lines,
-            "artifact": path}
+            "artifact": name}
 
 
 def _run(a: argparse.Namespace, client) -> dict[str, Any]:
@@ -80,6 +79,8 @@ def _run(a: argparse.Namespace, client) -> dict[str, Any]:
         return scale(client, a.service, a.replicas, a.timeout)
     if a.op == "rollback":
         return rollback(client, a.service, a.timeout)
+    if not a.artifact_dir:
+        return {"failed": True, "msg": "logs: --artifact-dir (the job's artifact folder) is required"}
     return logs(client, a.service, a.lines, a.artifact_dir)
 
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lines", type=int, default=100)
     p.add_argument("--timeout", type=int, default=300)
     p.add_argument("--connection", required=True, help="the job's jarvis_connection, as JSON")
-    p.add_argument("--artifact-dir")
+    p.add_argument("--artifact-dir", help="logs: the job's artifact folder (jarvis_artifacts_dir)")
     a = p.parse_args(argv)
     try:
         client = client_for(step_connection.read(a.connection))
