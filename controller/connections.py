@@ -115,6 +115,10 @@ def names(db: Session) -> set[str]:
     return set(db.scalars(select(Connection.name)))
 
 
+def names_of_type(db: Session, type: str) -> list[str]:
+    return list(db.scalars(select(Connection.name).where(Connection.type == type).order_by(Connection.name)))
+
+
 def reencrypt_all(database: Database, store: SecretBackend) -> tuple[int, list[str]]:
     """Re-seal every row under the active key, one row per transaction, while the service runs.
 

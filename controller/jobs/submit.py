@@ -82,10 +82,9 @@ def runbook_request(db: Session, catalog: Catalog, name: str, raw_input: Any, *,
     conn_name = None
     if rb.connection_type:
         conn_name = inp.get("connection")
-        conn = db.query(Connection).filter_by(name=conn_name).one_or_none()
+        conn = db.query(Connection).filter_by(name=conn_name).one_or_none() if conn_name else None
         if conn is None:
-            raise Invalid(f"connection {conn_name!r} does not exist",
-                          errors=[{"field": "input.connection", "message": "no such connection"}])
+            raise _missing_connection(db, rb.name, rb.connection_type, conn_name)
         if conn.type != rb.connection_type:
             raise Invalid(f"connection {conn_name!r} is a {conn.type} connection; {name} needs {rb.connection_type}",
                           errors=[{"field": "input.connection", "message": f"needs a {rb.connection_type} connection"}])
@@ -98,6 +97,18 @@ def runbook_request(db: Session, catalog: Catalog, name: str, raw_input: Any, *,
                       connection=conn_name, concurrency_key=key, timeout_s=rb.timeout,
                       max_attempts=rb.retry.max_attempts, retry_on=list(rb.retry.on), trigger=trigger,
                       created_by=user_email)
+
+
+def _missing_connection(db: Session, runbook: str, type_: str, asked: str | None) -> Invalid:
+    """What is missing and how to fix it: the connections that would do, or where to add the first."""
+    choices = connections.names_of_type(db, type_)
+    if not choices:
+        return Invalid(f"{runbook} needs a {type_} connection and there is none yet: an admin adds one in "
+                       "Settings → Connections (or POST /api/connections)",
+                       errors=[{"field": "input.connection", "message": f"add a {type_} connection first"}])
+    fix = "set input.connection to " + (choices[0] if len(choices) == 1 else "one of " + ", ".join(choices))
+    what = f"connection {asked!r} does not exist" if asked else f"{runbook} needs a {type_} connection"
+    return Invalid(f"{what}: {fix}", errors=[{"field": "input.connection", "message": fix}])
 
 
 def rerun_request(store: SecretBackend, old: Job, by: str) -> JobRequest:

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import time
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.app import create_app
+from controller import connections
+from controller.accounts import users
+from controller.runtime import Runtime
+from controller.security.tokens import issue_access_token
 from controller.store.models import Job, JobEvent, JobStep
+from tests.conftest import make_settings
 from tests.jobs.conftest import wait_job
 
 SECRET = "s3cr3t-VALUE-that-must-never-leak-42"
@@ -142,3 +149,30 @@ def test_jobs_list_filters(jobs_client, jobs_rt, operator):
     assert page["items"] and all(i["runbook"] == "test-echo" and i["status"] == "success" for i in page["items"])
     ids = [i["id"] for i in page["items"]]
     assert ids == sorted(ids, reverse=True)
+
+
+def test_a_runbook_without_its_connection_says_what_is_missing_and_how_to_fix_it(tmp_path):
+    """On a fresh install (SQLite, nothing configured) a Swarm runbook run with no connection names the
+    type it needs and where to add one; once one exists, it names the choices."""
+    rt = Runtime.start(make_settings(tmp_path, f"sqlite:///{tmp_path}/j.db"), first_admin=False)
+    try:
+        with rt.db.session() as db:
+            uid = users.create(db, "op@example.test", "operator-password-1", "operator").id
+        token, _ = issue_access_token(rt.jwt_key, rt.settings.jwt_issuer, uid, "operator", 15)
+        h = {"Authorization": f"Bearer {token}"}
+        with TestClient(create_app(rt, background=False)) as c:
+            r = c.post("/api/runbooks/swarm-restart/execute", headers=h, json={"input": {"service": "web"}})
+            assert r.status_code == 422
+            assert r.json()["detail"] == ("swarm-restart needs a docker connection and there is none yet: an admin "
+                                          "adds one in Settings → Connections (or POST /api/connections)")
+            assert r.json()["errors"] == [{"field": "input.connection", "message": "add a docker connection first"}]
+            with rt.db.session() as db:
+                connections.create(db, rt.secrets, name="local", type="docker", environment="",
+                                   config={"base_url": "unix:///var/run/docker.sock"}, credentials={}, created_by="t")
+            r = c.post("/api/runbooks/swarm-restart/execute", headers=h, json={"input": {"service": "web"}})
+            assert r.json()["detail"] == "swarm-restart needs a docker connection: set input.connection to local"
+            r = c.post("/api/runbooks/swarm-restart/execute", headers=h,
+                       json={"input": {"service": "web", "connection": "typo"}})
+            assert r.json()["detail"] == "connection 'typo' does not exist: set input.connection to local"
+    finally:
+        rt.close()
