@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 
 from api.deps import DbDep, RuntimeDep, require
-from api.routers.sources import alert_of, controller_alive
+from api.routers.sources import alert_of, controller_alive, status_text_of
 from api.schemas.dashboard import (
     CloudflareWidget,
     ControllerState,
@@ -41,7 +41,7 @@ def dashboard(db: DbDep, rt: RuntimeDep):
     for s in db.scalars(select(Source).order_by(Source.name)):
         alert, reason = alert_of(s, alive)
         sources.append(SourceSummary(id=s.id, name=s.name, last_reconcile_at=s.last_sync_at, status=s.status,
-                                     alert=alert, alert_reason=reason, last_error=s.last_error[:300]))
+                                     status_text=status_text_of(db, s), alert=alert, alert_reason=reason, last_error=s.last_error[:300]))
     return DashboardPublic(
         active_jobs=active,
         containers_with_errors=containers,

@@ -18,6 +18,7 @@ from api.schemas.gitops import (
 )
 from controller.errors import Conflict, NotFound
 from controller.gitops.leader import current as current_leader
+from controller.gitops.status import status_text
 from controller.store.models import Manifest, ReconcileRun, Revision, Source, utcnow
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
@@ -44,6 +45,14 @@ def alert_of(src: Source, controller_alive: bool) -> tuple[bool, str]:
     return False, ""
 
 
+def status_text_of(db, src: Source) -> str:
+    """The source's status in words, with the counts of its last finished sync."""
+    summary = db.scalar(select(ReconcileRun.summary).where(ReconcileRun.source_id == src.id,
+                                                           ReconcileRun.finished_at.is_not(None))
+                        .order_by(ReconcileRun.id.desc()).limit(1))
+    return status_text(src.status, summary)
+
+
 def public(db, src: Source, controller_alive: bool) -> SourcePublic:
     rev = None
     if src.last_revision:
@@ -54,6 +63,7 @@ def public(db, src: Source, controller_alive: bool) -> SourcePublic:
     return SourcePublic(id=src.id, name=src.name, url=src.url, branch=src.branch, paths=src.paths,
                         poll_interval=src.poll_interval, connection=src.connection, enabled=src.enabled,
                         has_webhook_secret=src.webhook_secret is not None, status=src.status, last_error=src.last_error,
+                        status_text=status_text_of(db, src),
                         last_revision=rev, last_sync_at=src.last_sync_at, last_success_at=src.last_success_at,
                         alert=alert, alert_reason=reason)
 
@@ -140,6 +150,7 @@ def history(source_id: int, db: DbDep, limit: int = Query(50, ge=1, le=500)):
                       .order_by(ReconcileRun.id.desc()).limit(limit)).all()
     return [HistoryPublic(id=r.id, trigger=r.trigger, revision=r.revision, started_at=r.started_at,
                           finished_at=r.finished_at, result=r.result, error=r.error,
+                          result_text=status_text(r.result, r.summary),
                           duration_s=(r.summary or {}).get("duration_s"),
                           plan_summary={k: (r.summary or {}).get(k, 0) for k in ("create", "update", "delete")},
                           plan_ids=r.plan_ids or [], job_ids=r.job_ids or [],

@@ -42,6 +42,7 @@ class SourceSummary(Output):
     name: str
     last_reconcile_at: dt.datetime | None
     status: str
+    status_text: str
     alert: bool
     alert_reason: str
     last_error: str

@@ -48,7 +48,8 @@ class SourcePublic(Output):
     connection: str | None
     enabled: bool
     has_webhook_secret: bool
-    status: str
+    status: str = Field(description="never | syncing | ok | degraded | error")
+    status_text: str = Field(description="the status in words, with counts: `degraded: 2 of 3 manifests invalid`")
     last_error: str
     last_revision: RevisionPublic | None
     last_sync_at: dt.datetime | None
@@ -64,7 +65,8 @@ class HistoryPublic(Output):
     started_at: dt.datetime
     finished_at: dt.datetime | None
     duration_s: float | None
-    result: str
+    result: str = Field(description="ok | degraded | error | running")
+    result_text: str = Field(description="the result in words, with counts: `degraded: 2 of 3 manifests invalid`")
     error: str
     plan_summary: dict[str, Any]
     plan_ids: list[int]

@@ -18,6 +18,7 @@ from controller.gitops import decisions
 from controller.gitops.git import Credentials, GitError
 from controller.gitops.planner import TargetPlan, plan_manifest
 from controller.gitops.repo import SourceRef, snapshot
+from controller.gitops.status import sync_status
 from controller.manifests.loader import parse_manifest
 from controller.plans import SafetyLimits
 from controller.runtime import Runtime
@@ -78,11 +79,11 @@ def sync_source(rt: Runtime, source_id: int, trigger: str, limits: SafetyLimits 
         src = db.get(Source, source_id)
         run = db.get(ReconcileRun, result.run_id)
         run.finished_at, run.revision = now, result.revision
-        run.result = "error" if result.error else "ok"
+        run.result = sync_status(result.error, run.summary)
         run.error, run.plan_ids, run.job_ids = result.error[:5000], result.plan_ids, result.job_ids
         run.summary = {**(run.summary or {}), "duration_s": round(time.monotonic() - started, 3)}
         if src is not None:
-            src.status, src.last_sync_at, src.last_error = ("error" if result.error else "ok"), now, result.error[:5000]
+            src.status, src.last_sync_at, src.last_error = run.result, now, result.error[:5000]
             if not result.error:
                 src.last_success_at = now
     return result

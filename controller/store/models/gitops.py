@@ -28,7 +28,7 @@ class Source(Base):
     created_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    status: Mapped[str] = mapped_column(String(20), default="never")   # never | syncing | ok | error
+    status: Mapped[str] = mapped_column(String(20), default="never")   # never | syncing | ok | degraded | error
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_revision: Mapped[str | None] = mapped_column(String(80))
     last_sync_at: Mapped[dt.datetime | None]
@@ -129,7 +129,7 @@ class ReconcileRun(Base):
     revision: Mapped[str | None] = mapped_column(String(80))
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
-    result: Mapped[str] = mapped_column(String(20), default="running")   # ok | error | running
+    result: Mapped[str] = mapped_column(String(20), default="running")   # ok | degraded | error | running
     error: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     plan_ids: Mapped[list[Any]] = mapped_column(default=list)
