@@ -11,8 +11,9 @@
 #                                     dependency layer while only the code changes
 # 4. with --test-services: jarvis-test/postgres:15 and jarvis-test/redis:7 from Debian's packages,
 #    behaving like the official images the published stack uses (deploy/images/).
-# 5. with --test-server: jarvis-test/server:bookworm, a Debian server with sshd for the Hetzner
-#    emulator (deploy/images/server.Dockerfile); this builds (1) and (5) only.
+# 5. with --test-server: jarvis-test/server:3, a Debian server with sshd for the Hetzner
+#    emulator (deploy/images/server.Dockerfile); this builds (1) and (5) only. Its tag is
+#    bumped whenever server.Dockerfile or server-entrypoint.sh changes (the cache is by tag).
 #
 # Base images (1, 2, 4) are cached by tag: present means never rebuilt (remove one to rebuild it,
 # or pass --refresh-bases). Idempotent; run as root (debootstrap and apt need it).
@@ -30,7 +31,7 @@ for arg in "$@"; do
         --test-services) test_services=true ;;
         --test-server) test_server=true ;;
         --refresh-bases) refresh=true ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "build-images.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -92,8 +93,8 @@ derived() {
 
 debian_base
 if [ "$test_server" = true ]; then
-    derived jarvis-test/server:bookworm server.Dockerfile
-    log "image ready: jarvis-test/server:bookworm"
+    derived jarvis-test/server:3 server.Dockerfile
+    log "image ready: jarvis-test/server:3"
     exit 0
 fi
 derived "$PYTHON" python.Dockerfile

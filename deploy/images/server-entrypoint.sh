@@ -19,4 +19,6 @@ if [ ! -e /var/lib/jarvis-firstboot ]; then
     fi
     touch /var/lib/jarvis-firstboot
 fi
-exec /usr/sbin/sshd -D -e
+# sshd logs to /var/log/auth.log as rsyslog would, so fail2ban's sshd jail has a log to read
+touch /var/log/auth.log
+exec /usr/sbin/sshd -D -E /var/log/auth.log

@@ -7,7 +7,7 @@ ARG BASE=jarvis-base/debian:bookworm
 FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openssh-server python3 python3-apt sudo nftables \
-        fail2ban python3-systemd unattended-upgrades iproute2 procps ca-certificates \
+        fail2ban python3-systemd unattended-upgrades iproute2 procps netbase ca-certificates \
  && rm -rf /var/lib/apt/lists/* /etc/ssh/ssh_host_*_key* \
  && mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh
 COPY server-entrypoint.sh /usr/local/sbin/server-entrypoint

@@ -2,7 +2,7 @@
 
 A small, fixed subset of the real catalogue (names, sizes and prices as Hetzner lists them), in
 the shapes of `../shared/specs/hetzner-cloud.json`. Only `debian-12` boots here: every server is
-a container of the local image `jarvis-test/server:bookworm`; the other images exist so that a
+a container of the local image `jarvis-test/server:3`; the other images exist so that a
 manifest naming them plans, and creating from one fails the way an unavailable image would.
 """
 

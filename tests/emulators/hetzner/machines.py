@@ -1,6 +1,6 @@
 """The real machines behind the emulated servers: one container per server on the local engine.
 
-A server is a container of `jarvis-test/server:bookworm` (built by `deploy/build-images.sh
+A server is a container of `jarvis-test/server:3` (built by `deploy/build-images.sh
 --test-server`) running sshd as its main process; its public IPv4 is a fixed address on a bridge
 network of the emulator's own, which this host reaches directly, and it keeps that address
 across power cycles as a Hetzner server keeps its primary IP. Power actions stop and start the
@@ -18,7 +18,7 @@ import uuid
 import docker
 from docker.errors import NotFound
 
-IMAGE = "jarvis-test/server:bookworm"
+IMAGE = "jarvis-test/server:3"
 LABEL = "jarvis-test.hetzner-emulator"
 
 
