@@ -133,6 +133,9 @@ class Plan:
     def held_reasons(self, limits: SafetyLimits = SafetyLimits()) -> list[str]:
         """Why this plan must wait for approval whatever the sync policy (empty: it need not)."""
         reasons = [f"{c.resource} is protected" for c in self.changes if c.protected]
+        # a high-risk update destroys what it updates (a server replaced for a new image): a human decides
+        reasons += [f"{c.resource}: {c.reason or 'a high-risk update'}" for c in self.changes
+                    if c.action is Action.UPDATE and c.risk is Risk.HIGH and not c.protected]
         destructive = sum(1 for c in self.changes if c.action in (Action.UPDATE, Action.DELETE))
         if self.managed_count >= limits.min_managed:
             allowed = math.floor(self.managed_count * limits.max_fraction)

@@ -3,6 +3,7 @@
 #
 #   bash deploy/build-images.sh                 # the Jarvis image (JARVIS_IMAGE, default jarvis:0.1.0)
 #   bash deploy/build-images.sh --test-services # also PostgreSQL and Redis, for the test deployment
+#   bash deploy/build-images.sh --test-server   # only the emulated cloud server image (tests/vps)
 #
 # 1. jarvis-base/debian:bookworm      a Debian root made here with debootstrap, loaded by `docker import`
 # 2. jarvis-base/python:3.11-bookworm Debian's python3 (3.11) and venv on it: the Dockerfile's PYTHON_IMAGE
@@ -10,6 +11,9 @@
 #                                     dependency layer while only the code changes
 # 4. with --test-services: jarvis-test/postgres:15 and jarvis-test/redis:7 from Debian's packages,
 #    behaving like the official images the published stack uses (deploy/images/).
+# 5. with --test-server: jarvis-test/server:3, a Debian server with sshd for the Hetzner
+#    emulator (deploy/images/server.Dockerfile); this builds (1) and (5) only. Its tag is
+#    bumped whenever server.Dockerfile or server-entrypoint.sh changes (the cache is by tag).
 #
 # Base images (1, 2, 4) are cached by tag: present means never rebuilt (remove one to rebuild it,
 # or pass --refresh-bases). Idempotent; run as root (debootstrap and apt need it).
@@ -21,12 +25,13 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE=jarvis-base/debian:bookworm
 PYTHON=jarvis-base/python:3.11-bookworm
 JARVIS_IMAGE=${JARVIS_IMAGE:-jarvis:0.1.0}
-test_services=false refresh=false
+test_services=false test_server=false refresh=false
 for arg in "$@"; do
     case $arg in
         --test-services) test_services=true ;;
+        --test-server) test_server=true ;;
         --refresh-bases) refresh=true ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "build-images.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -87,6 +92,11 @@ derived() {
 }
 
 debian_base
+if [ "$test_server" = true ]; then
+    derived jarvis-test/server:3 server.Dockerfile
+    log "image ready: jarvis-test/server:3"
+    exit 0
+fi
 derived "$PYTHON" python.Dockerfile
 log "building $JARVIS_IMAGE on $PYTHON"
 docker build -q --force-rm -f deploy/Dockerfile --build-arg "PYTHON_IMAGE=$PYTHON" -t "$JARVIS_IMAGE" . >/dev/null

@@ -57,6 +57,7 @@ class RunSpec:
     ident: str = "main"               # step name; artifacts/<ident> under private_dir
     host_key_checking: bool = True    # tests against throwaway sshd servers turn it off
     gather_facts: bool = False        # ANSIBLE_GATHERING implicit instead of explicit
+    check: bool = False               # --check --diff: a drift check, changes reported, none made
     verbosity: int = 0
 
 
@@ -346,6 +347,7 @@ def run_playbook(spec: RunSpec, on_event: Callable[[dict], None] = lambda e: Non
             passwords=dict(spec.passwords) or None,
             ssh_key=spec.ssh_key or None,
             verbosity=spec.verbosity or None,
+            cmdline="--check --diff" if spec.check else None,
             quiet=True,
             suppress_env_files=True,
             event_handler=collector.event,

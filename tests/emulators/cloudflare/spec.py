@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+from ..openapi import coerce, deref, validate
 
 _CANDIDATES = [
     os.environ.get("JARVIS_CLOUDFLARE_SPEC", ""),
@@ -41,22 +41,6 @@ def spec_path() -> Path | None:
         if c and Path(c).is_file():
             return Path(c)
     return None
-
-
-def _deref(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/"):
-            if ref in seen:
-                return {}
-            target: Any = root
-            for part in ref[2:].split("/"):
-                target = target[part]
-            return _deref(target, root, (*seen, ref))
-        return {k: _deref(v, root, seen) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_deref(v, root, seen) for v in node]
-    return node
 
 
 def _request_view(schema: Any, top: bool = True) -> Any:
@@ -105,11 +89,11 @@ class SpecChecker:
 
     def _schema(self, name: str) -> dict[str, Any] | None:
         schemas = self.doc.get("components", {}).get("schemas", {})
-        return _deref(schemas[name], self.doc) if name in schemas else None
+        return deref(schemas[name], self.doc) if name in schemas else None
 
     def _params(self, path: str, method: str) -> dict[str, dict[str, Any]]:
         op = self.doc.get("paths", {}).get(path, {}).get(method, {})
-        return {p["name"]: _deref(p.get("schema", {}), self.doc)
+        return {p["name"]: deref(p.get("schema", {}), self.doc)
                 for p in op.get("parameters", []) if p.get("in") == "query"}
 
     def check(self, template: str, method: str, query: dict[str, list[str]], body: Any) -> list[str]:
@@ -125,7 +109,7 @@ class SpecChecker:
                     errors.append(f"{where}: query parameter {name!r} is not in the spec")
                     continue
                 for value in values:
-                    errors += _validate(_coerce(value, allowed[name]), allowed[name], f"{where} ?{name}")
+                    errors += validate(coerce(value, allowed[name]), allowed[name], f"{where} ?{name}")
         elif query:
             errors.append(f"{where}: takes no query parameters, got {sorted(query)}")
         schema = None
@@ -140,7 +124,7 @@ class SpecChecker:
             if body is None:
                 errors.append(f"{where}: a JSON body is required")
             else:
-                errors += _validate(body, schema, f"{where} body")
+                errors += validate(body, schema, f"{where} body")
         return errors
 
 
@@ -152,30 +136,3 @@ def _strip_required(schema: Any) -> None:
     elif isinstance(schema, list):
         for v in schema:
             _strip_required(v)
-
-
-def _coerce(value: str, schema: dict[str, Any]) -> Any:
-    kind = schema.get("type")
-    try:
-        if kind == "number":
-            return float(value) if "." in value else int(value)
-        if kind == "integer":
-            return int(value)
-    except ValueError:
-        return value
-    if kind == "boolean" and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
-_VALIDATORS: dict[int, tuple[Any, jsonschema.Draft7Validator]] = {}
-
-
-def _validate(instance: Any, schema: dict[str, Any], where: str) -> list[str]:
-    cached = _VALIDATORS.get(id(schema))
-    if cached is None or cached[0] is not schema:   # keep the schema alive with its validator
-        cached = (schema, jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER))
-        _VALIDATORS[id(schema)] = cached
-    validator = cached[1]
-    return [f"{where}: {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}"
-            for e in validator.iter_errors(instance)]
