@@ -19,6 +19,7 @@ from prometheus_client.utils import floatToGoString
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from controller import incidents
 from controller.gitops.leader import NAME as LEADER_LEASE
 from controller.store.db import Database
 from controller.store.models import (
@@ -71,6 +72,7 @@ class StateCollector(Collector):
         yield from _jobs(s, now)
         yield from _leader(s, now)
         yield from _backups(s, now)
+        yield _incidents(s)
 
 
 def _ts(value: dt.datetime | None) -> float:
@@ -177,6 +179,14 @@ def _leader(s: Session, now: dt.datetime) -> Iterator[Metric]:
     if leading:
         info.add_metric([lease.holder], 1)
     yield info
+
+
+def _incidents(s: Session) -> Metric:
+    family = GaugeMetricFamily("jarvis_incidents", "Incidents by state (open, acknowledged, resolved).",
+                               labels=["state"])
+    for state, n in incidents.counts(s).items():
+        family.add_metric([state], n)
+    return family
 
 
 def _backups(s: Session, now: dt.datetime) -> Iterator[Metric]:
