@@ -8,7 +8,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import docs, errors, processes, ws
+from api import docs, errors, instruments, processes, ws
 from api.middleware import RequestMiddleware
 from api.routers import (
     audit,
@@ -17,7 +17,9 @@ from api.routers import (
     connections,
     dashboard,
     health,
+    incidents,
     jobs,
+    metrics,
     plans,
     runbooks,
     sources,
@@ -30,7 +32,8 @@ from controller.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
-           sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router]
+           sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
+           metrics.router, incidents.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,
@@ -53,6 +56,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
                   openapi_url="/api/openapi.json",
                   description="GitOps reconciliation controller and DevOps control plane.")
     app.state.runtime = rt
+    app.state.metrics_registry = instruments.registry_for(rt)
     for router in ROUTERS:
         tag_actions(router)
         app.include_router(router)

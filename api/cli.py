@@ -96,6 +96,9 @@ def _serve(args, settings: Settings) -> int:
                   file=sys.stderr)
             return 2
         os.environ.update({"JARVIS_HOST": settings.host, "JARVIS_PORT": str(settings.port)})
+        from api.instruments import prepare_multiprocess
+
+        prepare_multiprocess(settings.metrics_dir)   # before the processes start: they read it on import
         print(f"  Jarvis is running at {settings.base_url} with {args.workers} processes", flush=True)
         uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **common)
         return 0

@@ -16,6 +16,7 @@ import uuid
 
 from starlette.concurrency import run_in_threadpool
 
+from api.instruments import observe_request, route_of
 from controller import audit
 from controller.logs import request_id as request_id_var
 
@@ -128,11 +129,13 @@ class RequestMiddleware:
         except _BodyTooLarge:
             status_holder["status"] = 413
             await _plain(send, 413, {"detail": f"request body larger than {self.max_body} bytes"}, rid)
-        ms = round((time.perf_counter() - started) * 1000, 2)
+        elapsed = time.perf_counter() - started
+        ms = round(elapsed * 1000, 2)
         status = status_holder["status"]
+        observe_request(method, route_of(scope), status, elapsed)
         if method in MUTATING and path.startswith("/api"):
             await run_in_threadpool(self._audit, scope, method, path, status, ip, rid)
-        if path not in ("/healthz", "/readyz"):
+        if path not in ("/healthz", "/readyz", "/metrics"):     # probes and scrapes would drown the log
             log.info("%s %s %s", method, path, status,
                      extra={"event": "http.request", "method": method, "path": path, "status": status,
                             "ms": ms, "ip": ip})

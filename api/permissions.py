@@ -46,4 +46,7 @@ ACTIONS: dict[str, Rule] = {
     "plans.approve": Rule("operator"),
     "drift.read": Rule("viewer"),
     "dashboard.read": Rule("viewer"),
+    # incidents: everyone sees them; operators acknowledge, annotate and resolve them
+    "incidents.read": Rule("viewer"),
+    "incidents.write": Rule("operator"),
 }

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ACCESS_COOKIE
+from api.instruments import WS_WATCHERS
 from controller.errors import JarvisError
 from controller.jobs.events import public_event
 from controller.jobs.service import JobsService
@@ -96,6 +97,7 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
     overflow = asyncio.Event()
     sub = await JobsService.of(rt).bus.subscribe(job_id, overflow.set, BUFFER)
     cursor = max(0, after)
+    WS_WATCHERS.inc()
 
     async def send_stored(upto: int | None = None) -> None:
         nonlocal cursor
@@ -156,6 +158,7 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
     except WebSocketDisconnect:
         pass
     finally:
+        WS_WATCHERS.dec()
         sub.close()
 
 

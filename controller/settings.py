@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from controller.errors import ConfigurationError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,6 +81,17 @@ class Settings(BaseSettings):
     run_controller: bool = Field(True, description="`jarvis serve` also runs the reconcile loop.")
     run_worker: bool = Field(True, description="`jarvis serve` also runs a worker (always true when embedded).")
 
+    # metrics
+    metrics_token: str = Field("", description="Bearer token Prometheus sends to scrape `/metrics` "
+                               "(`authorization: {credentials: ...}` in its scrape config).")
+    metrics_token_file: Path | None = Field(None, description="File holding the `/metrics` bearer token "
+                                            "(a Docker secret); read when `metrics_token` is empty.")
+    metrics_public: bool = Field(False, description="Serve `/metrics` without a token (only where nothing "
+                                 "untrusted reaches the port). With neither this nor a token, `/metrics` is refused.")
+    metrics_multiproc_dir: Path | None = Field(None, description="Directory the API processes of `jarvis serve "
+                                               "--workers N` (N > 1) share their counters through "
+                                               "(PROMETHEUS_MULTIPROC_DIR); default `<data_dir>/metrics`. Emptied at start.")
+
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="One JSON object per log line.")
 
@@ -93,6 +106,20 @@ class Settings(BaseSettings):
     @property
     def keyring_path(self) -> Path:
         return self.keyring_file or self.data_dir / "keyring.json"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.metrics_multiproc_dir or self.data_dir / "metrics"
+
+    @property
+    def metrics_bearer(self) -> str:
+        """The token `/metrics` wants, or "" when none is configured."""
+        if self.metrics_token or not self.metrics_token_file:
+            return self.metrics_token
+        try:
+            return self.metrics_token_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"metrics token {self.metrics_token_file} is unreadable: {exc.strerror}") from None
 
     @property
     def base_url(self) -> str:

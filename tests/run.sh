@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine, as root: installs and starts everything the tests
-# need (PostgreSQL, Redis, git, OpenSSH, Docker in swarm mode with local test images, Chromium),
+# need (PostgreSQL, Redis, git, OpenSSH, Docker in swarm mode with local test images, Chromium,
+# Prometheus and Alertmanager),
 # builds the virtualenv, then runs ruff, the import-layer contracts and the whole pytest suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+command -v promtool >/dev/null || missing+=(prometheus)                        # rules checked and fired
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)   # posts alerts to Jarvis
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt-get update -q

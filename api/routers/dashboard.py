@@ -15,8 +15,10 @@ from api.schemas.dashboard import (
     SourceSummary,
     ZoneStatus,
 )
+from api.schemas.incidents import IncidentCounts
 from api.schemas.plans import DriftCounts
-from controller.store.models import Connection, DriftItem, Incident, Job, PlanRow, Source, TargetStatus
+from controller import incidents
+from controller.store.models import Connection, DriftItem, Job, PlanRow, Source, TargetStatus
 
 router = APIRouter(tags=["dashboard"])
 
@@ -35,7 +37,7 @@ def dashboard(db: DbDep, rt: RuntimeDep):
     drift = DriftCounts(**dict(db.execute(select(DriftItem.status, func.count(DriftItem.id))
                                           .group_by(DriftItem.status)).all()))
     waiting = db.scalar(select(func.count(PlanRow.id)).where(PlanRow.status.in_(("pending", "held")))) or 0
-    incidents = db.scalars(select(Incident).where(Incident.closed_at.is_(None)).order_by(Incident.id.desc()).limit(10))
+    latest, _ = incidents.search(db, state="active", limit=10)
     alive = controller_alive(rt)
     sources = []
     for s in db.scalars(select(Source).order_by(Source.name)):
@@ -48,7 +50,8 @@ def dashboard(db: DbDep, rt: RuntimeDep):
         active_servers=sum(int((t.health or {}).get("running", 0)) for t in servers) if servers else None,
         cloudflare=cloudflare if (cloudflare or conn_types.get("cloudflare")) else None,
         incidents=[IncidentSummary(id=i.id, title=i.title, target=i.target, service=i.resource, opened_at=i.opened_at,
-                                   job_id=i.job_id) for i in incidents],
+                                   job_id=i.job_id, state=i.state, severity=i.severity) for i in latest],
+        incident_counts=IncidentCounts(**incidents.counts(db)),
         drift=drift,
         plans_waiting=waiting,
         controller=ControllerState(running=alive),

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import Field
 
 from api.schemas.common import Output
+from api.schemas.incidents import IncidentCounts
 from api.schemas.plans import DriftCounts
 
 
@@ -31,6 +32,8 @@ class IncidentSummary(Output):
     service: str
     opened_at: dt.datetime
     job_id: int | None
+    state: str = Field(description="open or acknowledged: the dashboard lists the incidents not yet resolved.")
+    severity: str
 
 
 class ControllerState(Output):
@@ -54,6 +57,7 @@ class DashboardPublic(Output):
     active_servers: int | None = Field(description="None: no server target observed yet.")
     cloudflare: list[CloudflareWidget] | None = Field(description="None: no Cloudflare connection.")
     incidents: list[IncidentSummary]
+    incident_counts: IncidentCounts
     drift: DriftCounts
     plans_waiting: int
     controller: ControllerState

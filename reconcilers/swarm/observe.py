@@ -99,7 +99,15 @@ def observe_engine(raw: Mapping[str, list[dict[str, Any]]], scope: Scope, desire
     held, errors = _findings(raw, want, {r.key: r for r in resources}, live_specs, image_exists)
     with_errors = sum(len(h["errors"]) for h in health.values())
     return LiveState(resources=tuple(resources), errors=tuple(errors),
-                     health={"services": health, "containers_with_errors": with_errors, "held": held})
+                     health={"services": health, "containers_with_errors": with_errors, "held": held,
+                             "nodes": _nodes(raw["nodes"])})
+
+
+def _nodes(nodes: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Each node's state (ready, down, unknown) and availability, for the node-down alert."""
+    return {n.get("Description", {}).get("Hostname") or n["ID"]: {"state": n.get("Status", {}).get("State", "unknown"),
+                                                                   "availability": n.get("Spec", {}).get("Availability", "")}
+            for n in nodes}
 
 
 def _ports_of(spec: Mapping[str, Any]) -> set[tuple[int, str]]:

@@ -173,7 +173,7 @@ class Stack:
         from controller.runtime import Runtime
         from controller.security.tokens import issue_access_token
         from controller.settings import Settings
-        from tests.bench.bench_auth_me import _free_port
+        from tests.support.redis_server import free_port
 
         self.tmp = tmp
         self.db_name = pg.create_database("jarvis_bench")
@@ -198,7 +198,7 @@ class Stack:
             admin_id = admin.id
         token, _ = issue_access_token(self.rt.jwt_key, settings.jwt_issuer, admin_id, "admin", 120)
 
-        port = _free_port()
+        port = free_port()
         self.api = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(uvicorn.Config(create_app(self.rt, background=False), host="127.0.0.1",
                                                     port=port, log_level="warning"))

@@ -55,8 +55,9 @@ import httpx
 import psycopg
 import websockets
 
-from tests.bench.bench_auth_me import EMAIL, PASSWORD, JarvisServer, _jarvis_bin, login
+from tests.bench.bench_auth_me import EMAIL, PASSWORD, login
 from tests.support import pg
+from tests.support.jarvis_server import JarvisServer, jarvis_bin
 from tests.support.redis_server import RedisServer
 
 RUNBOOKS = Path(__file__).resolve().parent / "runbooks"
@@ -336,7 +337,7 @@ def start_stack(queue: str, db_name: str, tmp: Path, workers: int) -> tuple[Jarv
     if queue == "redis":
         for i in range(workers):
             log = open(tmp / f"worker-{i}.log", "wb")   # noqa: SIM115 (owned by the process)
-            procs.append(subprocess.Popen([_jarvis_bin(), "worker", "--concurrency", "1"], env=server.env,
+            procs.append(subprocess.Popen([jarvis_bin(), "worker", "--concurrency", "1"], env=server.env,
                                           stdout=log, stderr=subprocess.STDOUT, cwd=tmp))
     return server, procs, redis
 

@@ -27,7 +27,7 @@ OVERRIDE = Path(__file__).with_name("stack.override.yml")
 STACK = "jarvis"
 IMAGE = "jarvis:e2e"
 SECRETS = ("jarvis_secret_key", "jarvis_keyring", "jarvis_pgpass", "jarvis_postgres_password",
-           "grafana_admin_password")
+           "grafana_admin_password", "jarvis_metrics_token")
 DATA_LABEL = "jarvis.data"
 EMAIL, PASSWORD = "e2e-admin@example.com", "e2e-Password-4711-long"
 
@@ -89,7 +89,7 @@ class Stack:
         values = {"jarvis_secret_key": secrets.token_urlsafe(48),
                   "jarvis_keyring": json.dumps({"active": "k1", "keys": {"k1": _b64(secrets.token_bytes(32))}}),
                   "jarvis_pgpass": f"*:*:*:jarvis:{pgpw}\n", "jarvis_postgres_password": pgpw,
-                  "grafana_admin_password": secrets.token_urlsafe(18)}
+                  "grafana_admin_password": secrets.token_urlsafe(18), "jarvis_metrics_token": secrets.token_urlsafe(32)}
         for name in SECRETS:
             self._remove_secret(name)
             self.client.secrets.create(name=name, data=values[name].encode(), labels={"jarvis.e2e": "true"})

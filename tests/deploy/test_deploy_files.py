@@ -229,3 +229,18 @@ def test_prometheus_scrapes_every_api_replica_and_reads_the_rules_folder(stack):
     mounts = {c["source"]: c["target"] for c in stack["services"]["prometheus"]["configs"]}
     assert mounts["prometheus_config"] == "/etc/prometheus/prometheus.yml"
     assert "--config.file=/etc/prometheus/prometheus.yml" in stack["services"]["prometheus"]["command"]
+    # every rule file in deploy/ is mounted where rule_files looks
+    rules = {f"/etc/prometheus/rules/{p.name}" for p in (DEPLOY / "prometheus" / "rules").glob("*.yml")}
+    assert rules and rules <= set(mounts.values())
+
+
+def test_prometheus_and_the_api_share_the_metrics_token(stack, monkeypatch):
+    prom = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    job = next(j for j in prom["scrape_configs"] if j["job_name"] == "jarvis-api")
+    path = job["authorization"]["credentials_file"]
+    secrets_of = {name: {(r["source"], f"/run/secrets/{r['target']}") for r in stack["services"][name]["secrets"]}
+                  for name in ("api", "prometheus")}
+    assert ("jarvis_metrics_token", path) in secrets_of["prometheus"]
+    monkeypatch.setenv("JARVIS_METRICS_TOKEN_FILE", _env(stack["services"]["api"])["JARVIS_METRICS_TOKEN_FILE"])
+    assert ("jarvis_metrics_token", str(Settings(_env_file=None).metrics_token_file)) in secrets_of["api"]
+    assert "jarvis_metrics_token" not in str(stack["services"]["worker"].get("secrets"))   # only who needs it

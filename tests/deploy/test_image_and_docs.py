@@ -16,8 +16,9 @@ import yaml
 
 from controller.security.keyring import Keyring
 from controller.settings import Settings
-from tests.bench.bench_auth_me import JarvisServer, _free_port
 from tests.support import pg
+from tests.support.jarvis_server import JarvisServer
+from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -74,7 +75,7 @@ def test_healthcheck_script_reports_a_live_jarvis_and_a_dead_port(tmp_path):
     finally:
         server.stop()
         pg.drop_database(db)
-    dead = subprocess.run([sys.executable, str(HEALTHCHECK)], env={"JARVIS_PORT": str(_free_port())},
+    dead = subprocess.run([sys.executable, str(HEALTHCHECK)], env={"JARVIS_PORT": str(free_port())},
                           capture_output=True, text=True, timeout=30)
     assert dead.returncode == 1 and "unhealthy" in dead.stderr
 
@@ -102,6 +103,12 @@ def test_readme_secret_commands_make_keys_jarvis_accepts(tmp_path, monkeypatch):
     ring = Keyring(settings.keyring_path)
     key_id, blob = ring.encrypt(b"token", b"connections:1")
     assert ring.decrypt(key_id, blob, b"connections:1") == b"token"
+
+    token_cmd = _readme_command("openssl rand -base64 32").replace("docker secret create jarvis_metrics_token -",
+                                                                    f"cat > {tmp_path}/metrics_token")
+    subprocess.run(["bash", "-c", token_cmd], check=True, timeout=30)
+    token = Settings(_env_file=None, metrics_token_file=tmp_path / "metrics_token").metrics_bearer
+    assert len(token) >= 40 and token == (tmp_path / "metrics_token").read_text()   # one line, no newline
 
 
 def test_readme_deploys_with_the_stack_file_and_adds_a_user():

@@ -9,6 +9,7 @@ UNTYPED = {
     ("post", "/api/webhooks/github"),                    # GitHub reads only the status (security's router)
     ("post", "/api/auth/password-reset/request"),        # security's router, being reworked by issue 11
     ("get", "/api/sources/{source_id}/manifests"),       # being reshaped by issue 11 (contract-base)
+    ("get", "/metrics"),                                 # Prometheus's text format
 }
 
 

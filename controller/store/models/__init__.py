@@ -16,8 +16,9 @@ from controller.store.models.gitops import (
     TargetStatus,
     WebhookDelivery,
 )
+from controller.store.models.incidents import IncidentEvent
 from controller.store.models.jobs import FINAL, Job, JobArtifact, JobEvent, JobStep
 
-__all__ = ["DriftItem", "Incident", "Lease", "Manifest", "PlanRow", "ReconcileRun", "Revision", "Source",
+__all__ = ["DriftItem", "Incident", "IncidentEvent", "Lease", "Manifest", "PlanRow", "ReconcileRun", "Revision", "Source",
            "TargetStatus", "WebhookDelivery", "AppSetting", "AuditEntry", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "OneTimeToken", "RecoveryCode", "RefreshToken",
            "User", "utcnow"]

@@ -161,7 +161,11 @@ class Lease(Base):
 
 
 class Incident(Base):
+    """One incident, whatever opened it (a failed apply, an unconverged service, an alert...):
+    open → acknowledged → resolved, with who and when; its timeline is `incident_events`."""
+
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_fingerprint_state", "fingerprint", "state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -171,7 +175,19 @@ class Incident(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)     # task errors, plan, messages
     job_id: Mapped[int | None]
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    closed_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]                            # when it was resolved
+    # the same problem seen again updates the incident not yet resolved with its fingerprint
+    fingerprint: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="open", server_default="open")  # open | acknowledged | resolved
+    origin: Mapped[str] = mapped_column(String(40), default="", server_default="")   # apply, convergence, alertmanager...
+    severity: Mapped[str] = mapped_column(String(20), default="warning", server_default="warning")
+    occurrences: Mapped[int] = mapped_column(default=1, server_default="1")
+    last_seen_at: Mapped[dt.datetime | None]
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    resolved_by: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    # structured, for the assistant to learn from: {cause, action, runbook, plan_id, job_id}
+    resolution: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class TargetStatus(Base):
