@@ -16,6 +16,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
+command -v restic >/dev/null || missing+=(restic)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
