@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
 from controller import registry
+from controller.backups import restic
+from controller.contract import ConnectionCheck, ConnectionInfo
 
 log = logging.getLogger(__name__)
 PARTS = ("config", "credentials")
@@ -46,6 +48,8 @@ class ConnectionType:
     description: str
     config: Mapping[str, Any] = field(default_factory=object_schema)
     credentials: Mapping[str, Any] = field(default_factory=object_schema)
+    # the connection test of a type no reconciler owns (a reconciler's type is tested by its `check`)
+    check: Callable[[ConnectionInfo], ConnectionCheck] | None = None
 
     def schema(self, part: str) -> Mapping[str, Any]:
         return self.config if part == "config" else self.credentials
@@ -136,7 +140,42 @@ SSH = ConnectionType(
     }, required=["private_key"]),
 )
 
-BUILTIN: tuple[ConnectionType, ...] = (GITHUB, SSH)
+BACKUP_REPOSITORY = ConnectionType(
+    name="backup-repository",
+    title="Backup repository (restic)",
+    description="A restic repository the backup runbooks write snapshots to and restore from: encrypted, "
+                "deduplicated, with retention. The connection test runs `restic cat config`.",
+    config=object_schema({
+        "repository": {"type": "string", "title": "Repository", "minLength": 1,
+                       "pattern": r"^(/|sftp:|s3:)",
+                       "description": "Where the repository is: an absolute path on the controller host, "
+                                      "`sftp:user@host:/path` (or `sftp://user@host:port//path`), or `s3:` "
+                                      "followed by the endpoint and bucket.",
+                       "examples": ["/var/backups/jarvis", "sftp:backup@10.0.0.9:/srv/restic",
+                                    "s3:https://s3.eu-central-1.amazonaws.com/bucket/jarvis"]},
+        "init": {"type": "boolean", "title": "Create when missing", "default": False,
+                 "description": "True makes the connection test create (`restic init`) a repository that does "
+                                "not exist yet. An existing repository is never touched."},
+        "known_hosts": {"type": "string", "title": "Host keys", "contentMediaType": "text/plain",
+                        "description": "For `sftp:`: the server's host keys as known_hosts lines, pinned. "
+                                       "Without it the system's known_hosts decides.",
+                        "examples": ["[10.0.0.9]:22 ssh-ed25519 AAAAC3Nza…"]},
+        "s3_region": {"type": "string", "title": "S3 region", "minLength": 1,
+                      "description": "For `s3:`: the bucket's region, when the endpoint needs one."},
+    }, required=["repository"]),
+    credentials=object_schema({
+        "password": secret("Repository password", "The password restic encrypts the repository with. Keep a "
+                           "copy outside Jarvis: without it no snapshot can be read."),
+        "ssh_private_key": secret("SSH private key", "For `sftp:`: the private key (no passphrase) of the "
+                                  "server's user.", multiline=True, examples=["-----BEGIN OPENSSH PRIVATE KEY-----…"]),
+        "s3_access_key_id": secret("S3 access key id", "For `s3:`: the access key id."),
+        "s3_secret_access_key": secret("S3 secret access key", "For `s3:`: the secret access key."),
+    }, required=["password"], dependentRequired={"s3_access_key_id": ["s3_secret_access_key"],
+                                                 "s3_secret_access_key": ["s3_access_key_id"]}),
+    check=restic.check_connection,
+)
+
+BUILTIN: tuple[ConnectionType, ...] = (GITHUB, SSH, BACKUP_REPOSITORY)
 
 
 def installed() -> dict[str, ConnectionType]:

@@ -17,6 +17,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
+command -v restic >/dev/null || missing+=(restic)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v promtool >/dev/null || missing+=(prometheus)                        # rules checked and fired
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)   # posts alerts to Jarvis

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
 from api.schemas.connections import ConnectionCreate, ConnectionPublic, ConnectionTestOut, ConnectionUpdate
-from controller import connections, registry
+from controller import connection_types, connections, registry
 from controller.contract import ConnectionCheck
 from controller.store.models import Connection, utcnow
 
@@ -62,7 +62,9 @@ def test_connection(conn_id: int, request: Request, db: DbDep, rt: RuntimeDep):
     """Asks the reconciler for this connection type to check it (reachability, token, role)."""
     conn = connections.get(db, conn_id)
     request.state.audit = {"target": f"connection/{conn.name}"}
-    checkers = [r for r in registry.reconcilers().values() if r.connection_type == conn.type]
+    declared = connection_types.installed().get(conn.type)
+    checkers = [declared] if declared and declared.check else \
+        [r for r in registry.reconcilers().values() if r.connection_type == conn.type]
     if not checkers:
         result = ConnectionCheck(False, f"no check is available for {conn.type} connections yet")
     else:
