@@ -35,6 +35,7 @@ NAV = [
     ("/gitops", "GitOps", "gitops"),
     ("/runbooks", "Runbooks", "runbooks"),
     ("/jobs", "Jobs", "jobs"),
+    ("/incidents", "Incidents", "incidents"),
     ("/infra", "Infra", "infra"),
     ("/containers", "Containers", "containers"),
     ("/logs", "Logs", "logs"),
@@ -140,6 +141,16 @@ def jobs(request: Request):
 @router.get("/jobs/{job_id}")
 def job(request: Request, job_id: str):
     return _page(request, "job", job_id=job_id)
+
+
+@router.get("/incidents")
+def incidents(request: Request):
+    return _page(request, "incidents", incident_id="")
+
+
+@router.get("/incidents/{incident_id}")
+def incident(request: Request, incident_id: int):
+    return _page(request, "incidents", incident_id=str(incident_id))
 
 
 @router.get("/settings")

@@ -81,7 +81,8 @@
   function incidents(list) {
     if (!list || !list.length) return el("p.muted.quiet", { text: "No incident recorded. All quiet." });
     return el("ul.plain-list", list.map((i) => el("li",
-      el("div.row", el("strong", { text: i.title }), i.service ? el("span.badge.plain", { text: i.service }) : null),
+      el("div.row", el("a", { href: "/incidents/" + encodeURIComponent(i.id) }, el("strong", { text: i.title })),
+        i.service ? el("span.badge.plain", { text: i.service }) : null),
       el("div.muted", { text: J.ago(i.opened_at) },
         i.job_id ? [" · ", el("a", { href: "/jobs/" + encodeURIComponent(i.job_id), text: "job" })] : null))));
   }

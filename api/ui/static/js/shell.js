@@ -72,9 +72,17 @@
   J.setStatusFromDashboard = (d) => {
     const problems = (d.drift ? (d.drift.error || 0) : 0) + (d.containers_with_errors || 0) +
       (d.sources || []).filter((s) => s.status === "error").length;
-    if (d.controller && d.controller.running === false) setLight("warn", "No controller running");
-    else if (problems) setLight("warn", problems + " problem" + (problems > 1 ? "s" : ""));
-    else setLight("ok", "All systems normal");
+    // what is wrong, most pressing first; an open critical incident turns the light red
+    const counts = d.incident_counts || { open: 0, acknowledged: 0 };
+    const active = counts.open + counts.acknowledged;
+    const critical = (d.incidents || []).some((i) => i.severity === "critical");
+    const plural = (n, word) => n + " " + word + (n > 1 ? "s" : "");
+    const parts = [];
+    if (d.controller && d.controller.running === false) parts.push("No controller running");
+    if (active) parts.push(plural(active, "open incident"));
+    if (problems) parts.push(plural(problems, "problem"));
+    if (!parts.length) setLight("ok", "All systems normal");
+    else setLight(critical ? "error" : "warn", parts.join(" · "));
   };
   async function checkStatus() {
     try {
