@@ -10,7 +10,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from controller.accounts import mfa, users
@@ -88,26 +88,32 @@ def refresh(db: Session, settings: Settings, key: str, token: str, ip: str) -> T
     row = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_opaque(token)))
     if row is None:
         raise Unauthorized("invalid refresh token")
-    if row.rotated_at is not None or row.revoked_at is not None:
-        if row.rotated_at is not None:
-            revoke_family(db, row.family)   # reuse of a rotated token: assume theft
-            db.commit()                     # kept, although the request answers 401
-        raise Unauthorized("refresh token already used or revoked; please log in again")
-    if row.expires_at <= utcnow():
+    if row.rotated_at is None and row.revoked_at is None and row.expires_at <= utcnow():
         raise Unauthorized("refresh token expired")
     user = db.get(User, row.user_id)
     if user is None or not user.active:
         raise Unauthorized("account disabled")
-    # conditional update: two concurrent refreshes with the same token cannot both win
-    row.rotated_at = utcnow()
-    db.flush()
+    # One conditional update decides the rotation: of concurrent refreshes with the same token
+    # exactly one changes the row (the database serialises the writes; a loser re-reads the row
+    # after the winner commits and matches nothing). A loser is a reuse like any other.
+    won = db.execute(update(RefreshToken)
+                     .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None),
+                            RefreshToken.revoked_at.is_(None))
+                     .values(rotated_at=utcnow())
+                     .execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        db.refresh(row)
+        if row.rotated_at is not None:
+            revoke_family(db, row.family)   # reuse of a rotated token: assume theft
+            db.commit()                     # kept, although the request answers 401
+        raise Unauthorized("refresh token already used or revoked; please log in again")
     return issue(db, settings, key, user, remember=row.remember, ip=ip, family=row.family)
 
 
 def revoke_family(db: Session, family: str) -> None:
-    now = utcnow()
-    for t in db.scalars(select(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))):
-        t.revoked_at = now
+    """Ends a session: its refresh tokens die, and its access tokens are refused (see `live`)."""
+    db.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+               .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
 
 
 def logout(db: Session, token: str | None, user: User) -> None:

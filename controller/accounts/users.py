@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from controller.errors import Conflict, Invalid, NotFound
@@ -62,10 +62,8 @@ def set_one_time_password(db: Session, user: User, password: str) -> None:
 
 
 def revoke_all_sessions(db: Session, user: User) -> None:
-    now = utcnow()
-    for tok in db.scalars(select(RefreshToken).where(RefreshToken.user_id == user.id,
-                                                     RefreshToken.revoked_at.is_(None))):
-        tok.revoked_at = now
+    db.execute(update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+               .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
 
 
 def admins_left(db: Session, excluding: int) -> int:
