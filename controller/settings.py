@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     leader_lease_seconds: int = Field(15, description="Controller leader lease; another controller takes over after two.")
     run_controller: bool = Field(True, description="`jarvis serve` also runs the reconcile loop.")
     run_worker: bool = Field(True, description="`jarvis serve` also runs a worker (always true when embedded).")
+    manifest_max_bytes: int = Field(262_144, gt=0, description="Largest manifest file parsed; a bigger one is an error at the line it crosses.")
+    manifest_max_aliases: int = Field(200, ge=0, description="YAML aliases (`*name`) allowed in one manifest.")
+    manifest_max_nodes: int = Field(50_000, gt=0, description="Values one manifest may hold once its aliases are expanded "
+                                    "(bounds an alias bomb: a few hundred bytes that expand to gigabytes).")
 
     # metrics
     metrics_token: str = Field("", description="Bearer token Prometheus sends to scrape `/metrics` "

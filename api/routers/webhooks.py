@@ -1,12 +1,13 @@
 """POST /api/webhooks/github: signed push events request a sync of the sources they touch.
 
-The signature (HMAC-SHA256 of the raw body with the source's secret) is checked before anything
-else is believed; each delivery id is recorded once, so a replayed delivery does nothing.
+The signature (HMAC-SHA256 of the raw body with a source's secret) is checked before anything
+in the body is read: an unsigned request is refused and leaves no delivery row, so it can
+neither fill the table nor claim a delivery id. A verified delivery is recorded once; its id
+counts as a duplicate only when it succeeded, so GitHub's redelivery of a failed one is processed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 from fastapi import APIRouter, Depends, Request
@@ -19,9 +20,11 @@ from api.routers.sources import webhook_secret
 from controller.gitops.globs import matches
 from controller.gitops.webhooks import (
     WebhookError,
+    load_payload,
     normalise_repo_url,
     parse_push,
     repo_matches,
+    repository_of,
     verify_signature,
 )
 from controller.store.models import Source, WebhookDelivery, utcnow
@@ -46,37 +49,40 @@ async def github(request: Request, db: DbDep, rt: RuntimeDep):
     body = await request.body()
     event = request.headers.get("x-github-event", "")
     delivery_id = request.headers.get("x-github-delivery", "")
-    request.state.audit = {"action": "webhooks.github", "target": f"delivery/{delivery_id}"}
+    request.state.audit = {"action": "webhooks.github", "target": f"delivery/{delivery_id[:100]}"}
     if not delivery_id:
         return JSONResponse({"detail": "missing X-GitHub-Delivery"}, status_code=400)
-    if db.scalar(select(WebhookDelivery.id).where(WebhookDelivery.delivery_id == delivery_id)) is not None:
+    signature = request.headers.get("x-hub-signature-256")
+    verified = [s for s in db.scalars(select(Source).where(Source.webhook_secret.is_not(None)).order_by(Source.id))
+                if (sec := webhook_secret(rt, s)) and verify_signature(sec, body, signature)]
+    if not verified:
+        return JSONResponse({"detail": "signature does not match any source's webhook secret"}, status_code=401)
+
+    delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id[:100]))
+    if delivery is not None and 0 < delivery.status < 400:
         return JSONResponse({"detail": "duplicate delivery ignored", "duplicate": True}, status_code=200)
-    delivery = WebhookDelivery(delivery_id=delivery_id[:100], event=event[:50])
+    if delivery is None:
+        delivery = WebhookDelivery(delivery_id=delivery_id[:100])
+    delivery.event, delivery.received_at, delivery.repository, delivery.source_ids = event[:50], utcnow(), "", []
     try:
-        payload = json.loads(body)
-        repo = payload.get("repository") or {}
-    except (ValueError, AttributeError):
-        return _answer(db, delivery, 400, "body is not JSON")
-    delivery.repository = str(repo.get("full_name", ""))[:300]
-    try:
+        payload = load_payload(body)
+        repo = repository_of(payload)
         push = parse_push(payload) if event == "push" else None
     except WebhookError as exc:
-        return _answer(db, delivery, 400, f"malformed push payload: {exc}")
+        return _answer(db, delivery, 400, f"malformed {event or 'webhook'} payload: {exc}")
+    delivery.repository = str(repo.get("full_name", ""))[:300]
 
-    candidates = [s for s in db.scalars(select(Source)) if _same_repo(s.url, repo, push)]
+    candidates = [s for s in verified if _same_repo(s.url, repo, push)]
     if not candidates:
-        return _answer(db, delivery, 404, f"no source is configured for repository {delivery.repository or '?'}")
-    signature = request.headers.get("x-hub-signature-256")
-    verified = [s for s in candidates if (sec := webhook_secret(rt, s)) and verify_signature(sec, body, signature)]
-    if not verified:
-        return _answer(db, delivery, 401, "signature does not match any source's webhook secret")
-    delivery.source_ids = [s.id for s in verified]
+        return _answer(db, delivery, 404, f"no source with this webhook secret is configured for repository "
+                                          f"{delivery.repository or '?'}")
+    delivery.source_ids = [s.id for s in candidates]
     if event == "ping":
-        return _answer(db, delivery, 200, "pong", zen=payload.get("zen", ""))
+        return _answer(db, delivery, 200, "pong", zen=str(payload.get("zen", "")))
     if event != "push":
         return _answer(db, delivery, 202, f"event {event!r} ignored")
     synced = []
-    for src in verified:
+    for src in candidates:
         if not src.enabled or push.branch != src.branch:
             continue
         if push.paths is not None and not (any(matches(p, src.paths) for p in push.paths)

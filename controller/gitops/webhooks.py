@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from controller.gitops.globs import matches
 ZERO_SHA = "0" * 40
 # GitHub lists at most this many commits in a push payload; with more, file lists are incomplete.
 MAX_LISTED_COMMITS = 20
+# GitHub's payloads nest about six levels deep; far deeper is not GitHub, and would exhaust the stack.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class WebhookError(ValueError):
@@ -43,6 +48,34 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+
+
+def load_payload(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict:
+    """The JSON object of a delivery, refused (WebhookError) when not JSON, too deep or not an object.
+
+    The depth is counted on the brackets outside strings before `json.loads` runs, so a body of
+    a million `[` is a clear error instead of a RecursionError."""
+    depth = deepest = 0
+    for byte in _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > max_depth:
+        raise WebhookError(f"body nests deeper than {max_depth} levels")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        raise WebhookError("body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise WebhookError("body is not a JSON object")
+    return payload
+
+
+def repository_of(payload: dict) -> dict:
+    """The `repository` object of any event (push, ping, ...); {} when absent, an error when not an object."""
+    repo = payload.get("repository") or {}
+    if not isinstance(repo, dict):
+        raise WebhookError("repository is not an object")
+    return repo
 
 
 def _field(payload: dict, *keys: str) -> object:

@@ -15,12 +15,28 @@ from .checks import check
 from .errors import ManifestError, ParseResult
 from .models import Manifest
 from .translate import translate
-from .yamltree import Document, DuplicateKey, load, path_of, render
+from .yamltree import Document, DuplicateKey, LimitError, Limits, load, path_of, render
 
 
-def parse_manifest(text: str, path: str, known_connections: set[str] | None = None) -> ParseResult:
+def limits_from_settings() -> Limits:
+    from controller.settings import get_settings
+
+    s = get_settings()
+    return Limits(max_aliases=s.manifest_max_aliases, max_nodes=s.manifest_max_nodes, max_bytes=s.manifest_max_bytes)
+
+
+def parse_manifest(text: str, path: str, known_connections: set[str] | None = None,
+                   limits: Limits | None = None) -> ParseResult:
+    limits = limits or limits_from_settings()
+    too_big = _over_size(text, path, limits.max_bytes)
+    if too_big is not None:
+        return ParseResult(None, [too_big])
     try:
-        doc = load(text)
+        doc = load(text, limits)
+    except LimitError as exc:
+        mark = exc.problem_mark
+        return ParseResult(None, [ManifestError(path, mark.line + 1, mark.column + 1, f"manifest too large: {exc.problem}",
+                                                "use fewer aliases, or raise the limit in the settings")])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -52,10 +68,22 @@ def parse_manifest(text: str, path: str, known_connections: set[str] | None = No
 def parse_file(path: str | Path, known_connections: set[str] | None = None) -> ParseResult:
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8")   # parse_manifest refuses it if too big
     except (OSError, UnicodeDecodeError) as exc:
         return ParseResult(None, [ManifestError(str(path), 1, 1, f"cannot read the manifest: {exc}")])
     return parse_manifest(text, str(path), known_connections)
+
+
+def _over_size(text: str, path: str, max_bytes: int) -> ManifestError | None:
+    """An error at the line and column where the text crosses `max_bytes`, or None."""
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return None
+    head = data[:max_bytes].decode("utf-8", errors="ignore")
+    line = head.count("\n") + 1
+    column = len(head) - (head.rfind("\n") + 1) + 1
+    return ManifestError(path, line, column, f"the manifest is {len(data)} bytes, larger than the limit of "
+                         f"{max_bytes} (JARVIS_MANIFEST_MAX_BYTES)", "split it into several manifests")
 
 
 def _duplicate_keys(doc: Document, path: str) -> list[ManifestError]:

@@ -69,11 +69,71 @@ class Document:
     duplicates: list[DuplicateKey] = field(default_factory=list)
 
 
-def load(text: str) -> Document:
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on one document, checked on the node tree before any Python value is built."""
+
+    max_aliases: int = 200
+    max_nodes: int = 50_000
+    max_bytes: int = 262_144    # checked by the loader on the file's text, before parsing
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """A document over one of its `Limits`; marked at the node where the limit was crossed."""
+
+    def __init__(self, problem: str, node: Node) -> None:
+        super().__init__(problem=problem, problem_mark=node.start_mark)
+
+
+def check_expansion(root: Node, limits: Limits) -> None:
+    """Count aliases and the values the document would hold with every alias expanded.
+
+    An alias is the same node object reached again, so the walk visits each node once and the
+    expanded size is a sum over children: a bomb of nested aliases is refused in linear time,
+    at the collection whose expansion crosses the limit, before anything is constructed. The
+    walk goes in document order, so an anchor is complete before any alias to it is reached."""
+    aliases = 0
+    size: dict[int, int] = {}       # finished nodes -> expanded size
+    open_: set[int] = set()         # nodes whose children are still being walked
+    stack: list[tuple[Node, Node | None, bool]] = [(root, None, False)]
+    while stack:
+        node, parent, children_done = stack.pop()
+        if children_done:
+            total = 1 + sum(size[id(k)] for k in _children(node))
+            if total > limits.max_nodes:
+                raise LimitError(f"this value expands to more than {limits.max_nodes} values through its "
+                                 "aliases (JARVIS_MANIFEST_MAX_NODES)", node)
+            size[id(node)] = total
+            open_.discard(id(node))
+            continue
+        if id(node) in size or id(node) in open_:   # reached again: an alias
+            if id(node) in open_:
+                raise LimitError("an alias refers to a value that contains it", parent or node)
+            aliases += 1
+            if aliases > limits.max_aliases:
+                raise LimitError(f"more than {limits.max_aliases} aliases in one manifest "
+                                 "(JARVIS_MANIFEST_MAX_ALIASES)", parent or node)
+            continue
+        open_.add(id(node))
+        stack.append((node, parent, True))
+        stack.extend((kid, node, False) for kid in reversed(_children(node)))
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def load(text: str, limits: Limits | None = None) -> Document:
     """Parse one YAML document; raises yaml.YAMLError (marked with a position when the parser knows it)."""
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
+        if root is not None:
+            check_expansion(root, limits or Limits())
         data = loader.construct_document(root) if root is not None else None
         return Document(data, root, loader.duplicates)
     finally:

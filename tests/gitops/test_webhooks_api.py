@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from controller.store.models import Source
+from controller.store.models import Source, WebhookDelivery
 
 EXAMPLES = Path("/work/shared/specs/github-webhooks/examples")
 SECRET = "webhook-secret-123"
@@ -159,3 +159,72 @@ def test_plans_and_drift_api(api, operator, viewer, world):
     assert again.status_code == 409
     dash = api.get("/api/dashboard", headers=viewer.headers).json()
     assert {"active_jobs", "drift", "sources", "incidents"} <= set(dash)
+
+
+# Hostile and broken deliveries (issue 11, items 7 and 8): the signature is checked before anything in
+# the body is read, bad bodies answer 400 with the reason, and an id is only claimed by a verified delivery.
+
+def _raw(api, body: bytes, event="push", delivery=None, signature=None):
+    return api.post("/api/webhooks/github", content=body,
+                    headers={"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                             "X-Hub-Signature-256": signature if signature is not None else sign(body),
+                             "content-type": "application/json"})
+
+
+def _deliveries(rt, delivery_id) -> int:
+    with rt.db.session() as s:
+        return s.scalar(select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id))
+
+
+def test_wrong_shapes_and_deep_nesting_answer_400_with_the_reason(api, gh_source):
+    for event, body, reason in [
+        ("push", b'{"repository":"x"}', "repository is not an object"),
+        ("ping", b'{"repository":"x"}', "repository is not an object"),
+        ("push", b'["not", "an", "object"]', "body is not a JSON object"),
+        ("push", b'{"ref": "refs/heads/main", "after": "x", "repository": {"full_name": 1}}', "no repository.clone_url"),
+        ("push", b"not json", "body is not JSON"),
+        ("push", b"[" * 100_000 + b"]" * 100_000, "body nests deeper than 32 levels"),
+        ("push", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "body nests deeper than 32 levels"),
+    ]:
+        r = _raw(api, body, event=event)
+        assert r.status_code == 400, (body[:40], r.status_code, r.text)
+        assert reason in r.json()["detail"], r.json()
+    # brackets inside strings are not nesting
+    r = _raw(api, json.dumps({"zen": "[[[[" * 100, "repository": {"full_name": "nobody/x"}}).encode(), event="ping")
+    assert r.status_code == 404
+
+
+def test_an_unsigned_body_is_refused_before_it_is_read_and_leaves_no_delivery_row(api, gh_source, git_rt):
+    for body in (b'{"repository":"x"}', b"[" * 100_000, b"not json"):
+        delivery = str(uuid.uuid4())
+        r = _raw(api, body, delivery=delivery, signature="sha256=" + "0" * 64)
+        assert r.status_code == 401 and "signature" in r.json()["detail"]
+        assert _deliveries(git_rt, delivery) == 0
+
+
+def test_an_unsigned_request_cannot_poison_a_delivery_id(api, gh_source, git_rt):
+    src, payload = gh_source
+    with git_rt.db.session() as s:
+        s.get(Source, src["id"]).sync_requested_at = None
+    delivery = str(uuid.uuid4())
+    forged = api.post("/api/webhooks/github", content=b"{}",
+                      headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery})
+    assert forged.status_code == 401
+    r = post(api, payload, delivery=delivery)
+    assert r.status_code == 202 and src["name"] in r.json()["sources"], r.text
+    assert _stamp(git_rt, src["id"]) is not None
+
+
+def test_a_redelivery_of_a_failed_delivery_is_processed(api, gh_source, git_rt):
+    src, payload = gh_source
+    with git_rt.db.session() as s:
+        s.get(Source, src["id"]).sync_requested_at = None
+    delivery = str(uuid.uuid4())
+    broken = _raw(api, b'{"repository":"x"}', delivery=delivery)
+    assert broken.status_code == 400
+    r = post(api, payload, delivery=delivery)          # GitHub's "Redeliver" sends the same id
+    assert r.status_code == 202 and src["name"] in r.json()["sources"], r.text
+    assert _stamp(git_rt, src["id"]) is not None
+    assert _deliveries(git_rt, delivery) == 1
+    again = post(api, payload, delivery=delivery)      # a succeeded one is a duplicate
+    assert again.status_code == 200 and again.json()["duplicate"] is True
