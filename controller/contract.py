@@ -76,7 +76,8 @@ class ConnectionCheck:
 @runtime_checkable
 class Reconciler(Protocol):
     kind: ClassVar[str]                 # "swarm", "cloudflare", ...
-    section: ClassVar[str]              # the orch.yaml key it reads: "services", "dns", ...
+    # every orch.yaml section it reads: a manifest filling any of them is planned on this kind
+    sections: ClassVar[tuple[str, ...]]     # ("services", "compose", "networks", ...), ("dns",)
     connection_type: ClassVar[str]      # the connection type it needs: "docker", "cloudflare"
     connection_key: ClassVar[str]       # its key under orch.yaml `connections:` ("swarm", "dns", ...)
 

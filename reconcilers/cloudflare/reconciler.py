@@ -92,7 +92,7 @@ def _zone_records(zone: str, records: list[Any], where: str) -> tuple[list[dict[
 
 class CloudflareReconciler:
     kind: ClassVar[str] = "cloudflare"
-    section: ClassVar[str] = "dns"
+    sections: ClassVar[tuple[str, ...]] = ("dns",)
     connection_type: ClassVar[str] = CLOUDFLARE.name
     connection_schema: ClassVar = CLOUDFLARE
     connection_key: ClassVar[str] = "dns"

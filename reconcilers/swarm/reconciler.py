@@ -54,7 +54,7 @@ def _step_order(c: Change) -> tuple[int, str]:
 
 class SwarmReconciler:
     kind: ClassVar[str] = "swarm"
-    section: ClassVar[str] = "services"
+    sections: ClassVar[tuple[str, ...]] = ("services", "compose", "networks", "secrets", "configs")
     connection_type: ClassVar[str] = DOCKER.name
     connection_schema: ClassVar = DOCKER
     connection_key: ClassVar[str] = "swarm"

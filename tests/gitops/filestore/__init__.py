@@ -35,7 +35,7 @@ FILESTORE = ConnectionType(
 
 class FileStoreReconciler:
     kind: ClassVar[str] = "filestore"
-    section: ClassVar[str] = "stacks"
+    sections: ClassVar[tuple[str, ...]] = ("stacks",)
     connection_type: ClassVar[str] = FILESTORE.name
     connection_schema: ClassVar = FILESTORE
     connection_key: ClassVar[str] = "stacks"
