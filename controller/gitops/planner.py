@@ -57,9 +57,8 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
             tp.error = f"connection {conn_name!r} is a {conn.type} connection; {kind} needs {r.connection_type}"
             continue
         try:
-            tp.desired = r.desired(manifest, scope, files)
-            tp.live = r.observe(conn, scope, tp.desired)
-            changes = r.diff(tp.desired, tp.live, prune=bool(policy.get("prune", False)))
+            planned = r.plan(manifest, scope, files, conn, target=tp.target, prune=bool(policy.get("prune", False)))
+            tp.desired, tp.live, changes = planned.desired, planned.live, list(planned.changes)
         except Exception as exc:   # one target failing never stops the others
             log.warning("planning %s for %s failed: %s", tp.target, path, exc, exc_info=True)
             tp.error = f"{type(exc).__name__}: {exc}"
