@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from api import docs, errors, instruments, processes, ws
 from api.middleware import RequestMiddleware
 from api.routers import (
+    alerts,
     audit,
     auth,
     connection_types,
@@ -33,7 +34,7 @@ from controller.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
            sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
-           metrics.router, incidents.router]
+           metrics.router, incidents.router, alerts.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,

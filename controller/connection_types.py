@@ -175,7 +175,26 @@ BACKUP_REPOSITORY = ConnectionType(
     check=restic.check_connection,
 )
 
-BUILTIN: tuple[ConnectionType, ...] = (GITHUB, SSH, BACKUP_REPOSITORY)
+ALERTMANAGER = ConnectionType(
+    name="alertmanager",
+    title="Alertmanager (alerts in)",
+    description="An Alertmanager that posts its alerts to `POST /api/alerts/alertmanager`: a firing alert "
+                "opens or updates an incident, a resolved one resolves it. In Alertmanager's receiver: "
+                "`webhook_configs: [{url: https://JARVIS/api/alerts/alertmanager, send_resolved: true, "
+                "http_config: {authorization: {credentials_file: …}}}]` with this connection's token.",
+    config=object_schema({
+        "url": {"type": "string", "title": "Alertmanager URL", "pattern": r"^https?://",
+                "description": "Where operators open this Alertmanager (linked from its incidents).",
+                "examples": ["https://alertmanager.example.com"]},
+    }),
+    credentials=object_schema({
+        "token": secret("Bearer token", "The token Alertmanager sends (`Authorization: Bearer …`). At least 24 "
+                        "characters; make one with `openssl rand -hex 32`.", minLength=24),
+    }, required=["token"]),
+)
+
+
+BUILTIN: tuple[ConnectionType, ...] = (GITHUB, SSH, BACKUP_REPOSITORY, ALERTMANAGER)
 
 
 def installed() -> dict[str, ConnectionType]:
