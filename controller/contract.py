@@ -6,11 +6,11 @@ through the `jarvis.reconcilers` entry-point group: one module and one line in p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from controller.plans import Change, Plan, Resource
+from controller.plans import Change, Plan, Resource, diff_resources
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,26 @@ class ConnectionCheck:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What the base's sequence produced for one target of one manifest: both sides and the changes."""
+
+    desired: DesiredState
+    live: LiveState
+    changes: tuple[Change, ...] = ()
+
+
 @runtime_checkable
 class Reconciler(Protocol):
     kind: ClassVar[str]                 # "swarm", "cloudflare", ...
-    section: ClassVar[str]              # the orch.yaml key it reads: "services", "dns", ...
+    # every orch.yaml section it reads: a manifest filling any of them is planned on this kind
+    sections: ClassVar[tuple[str, ...]]     # ("services", "compose", "networks", ...), ("dns",)
     connection_type: ClassVar[str]      # the connection type it needs: "docker", "cloudflare"
     connection_key: ClassVar[str]       # its key under orch.yaml `connections:` ("swarm", "dns", ...)
+
+    def plan(self, manifest: Any, scope: Scope, files: Mapping[str, bytes], connection: ConnectionInfo, *,
+             target: str, prune: bool) -> Planned:
+        """The fixed sequence desired → observe → normalise → diff (BaseReconciler owns it)."""
 
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
         """Turn a parsed manifest's section into resources (pure; `files` are repository files)."""
@@ -86,7 +100,7 @@ class Reconciler(Protocol):
     def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
         """Read live state: read-only and cheap, no writes."""
 
-    def diff(self, desired: DesiredState, live: LiveState, *, prune: bool) -> list[Change]:
+    def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
         """Pure: the same input gives the same output."""
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
@@ -94,3 +108,47 @@ class Reconciler(Protocol):
 
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         """Connection test for `POST /api/connections/{id}/test`."""
+
+
+class BaseReconciler:
+    """The base every kind extends (octoDNS's BaseProvider.plan): it runs the sequence, a kind fills hooks.
+
+    Hooks: `desired` (manifest → resources, pure), `observe` (read-only), `normalise` (make both sides
+    comparable: drop what must not be touched, fold server-side defaults), `order` (the order changes
+    are shown and applied), `steps` and `check`. `diff` is the one generic diff (`diff_resources`) over
+    the normalised sides; a kind overrides it only where its resources do not match by key.
+    """
+
+    kind: ClassVar[str]
+    sections: ClassVar[tuple[str, ...]]
+    connection_type: ClassVar[str]
+    connection_key: ClassVar[str]
+
+    def plan(self, manifest: Any, scope: Scope, files: Mapping[str, bytes], connection: ConnectionInfo, *,
+             target: str, prune: bool) -> Planned:
+        desired = self.desired(manifest, scope, files)
+        live = self.observe(connection, scope, desired)
+        return Planned(desired, live, tuple(self.diff(desired, live, target=target, prune=prune)))
+
+    def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
+        raise NotImplementedError
+
+    def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
+        raise NotImplementedError
+
+    def normalise(self, desired: DesiredState, live: LiveState) -> tuple[Sequence[Resource], Sequence[Resource]]:
+        """(desired resources, live resources) as the diff compares them; pure."""
+        return desired.resources, live.resources
+
+    def order(self, changes: list[Change]) -> list[Change]:
+        return changes
+
+    def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
+        want, have = self.normalise(desired, live)
+        return self.order(diff_resources(target, want, have, prune=prune))
+
+    def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
+        raise NotImplementedError
+
+    def check(self, connection: ConnectionInfo) -> ConnectionCheck:
+        raise NotImplementedError

@@ -6,10 +6,12 @@ module re-exports them and holds the small helpers every reconciler shares.
 
 from controller.connection_types import ConnectionType, object_schema, secret
 from controller.contract import (
+    BaseReconciler,
     ConnectionCheck,
     ConnectionInfo,
     DesiredState,
     LiveState,
+    Planned,
     Reconciler,
     Scope,
     Step,
@@ -21,7 +23,7 @@ SOURCE_LABEL = "jarvis.source"
 MANIFEST_LABEL = "jarvis.manifest"
 
 __all__ = [
-    "Action", "Change", "ConnectionCheck", "ConnectionInfo", "ConnectionType", "DesiredState", "FieldDiff",
-    "LiveState", "MANIFEST_LABEL", "OWNER_LABEL", "Plan", "Reconciler", "Resource", "Risk", "SOURCE_LABEL", "Scope",
+    "Action", "BaseReconciler", "Change", "ConnectionCheck", "ConnectionInfo", "ConnectionType", "DesiredState", "FieldDiff",
+    "LiveState", "MANIFEST_LABEL", "OWNER_LABEL", "Plan", "Planned", "Reconciler", "Resource", "Risk", "SOURCE_LABEL", "Scope",
     "Step", "diff_resources", "field_diffs", "object_schema", "secret",
 ]

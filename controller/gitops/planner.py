@@ -29,12 +29,11 @@ class TargetPlan:
     extra_errors: list[str] = field(default_factory=list)
 
 
-def sections_of(r: Reconciler) -> tuple[str, ...]:
-    return tuple(getattr(r, "sections", None) or (r.section,))
-
-
-def key_of(r: Reconciler) -> str:
-    return getattr(r, "connection_key", None) or r.kind
+def targets(r: Reconciler, data: Mapping[str, Any]) -> bool:
+    """Whether a manifest targets this kind: it fills one of the kind's sections, or it still names
+    the kind's connection. The second keeps a manifest whose last resource was removed planned, so
+    `prune: true` deletes what it owned instead of leaving it behind."""
+    return any(data.get(s) for s in r.sections) or bool((data.get("connections") or {}).get(r.connection_key))
 
 
 def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, reconcilers: Mapping[str, Reconciler],
@@ -44,9 +43,9 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
     scope = Scope(source=source, manifest=data["name"], environment=data.get("environment", ""))
     out: list[TargetPlan] = []
     for kind, r in sorted(reconcilers.items()):
-        if not any(data.get(s) for s in sections_of(r)):
+        if not targets(r, data):
             continue
-        conn_name = (data.get("connections") or {}).get(key_of(r), "")
+        conn_name = (data.get("connections") or {}).get(r.connection_key, "")
         tp = TargetPlan(kind=kind, connection=conn_name, target=f"{kind}:{conn_name}")
         out.append(tp)
         try:
@@ -58,9 +57,8 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
             tp.error = f"connection {conn_name!r} is a {conn.type} connection; {kind} needs {r.connection_type}"
             continue
         try:
-            tp.desired = r.desired(manifest, scope, files)
-            tp.live = r.observe(conn, scope, tp.desired)
-            changes = r.diff(tp.desired, tp.live, prune=bool(policy.get("prune", False)))
+            planned = r.plan(manifest, scope, files, conn, target=tp.target, prune=bool(policy.get("prune", False)))
+            tp.desired, tp.live, changes = planned.desired, planned.live, list(planned.changes)
         except Exception as exc:   # one target failing never stops the others
             log.warning("planning %s for %s failed: %s", tp.target, path, exc, exc_info=True)
             tp.error = f"{type(exc).__name__}: {exc}"

@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, LiveState, Scope, Step
+from controller.contract import (
+    BaseReconciler,
+    ConnectionCheck,
+    ConnectionInfo,
+    DesiredState,
+    LiveState,
+    Scope,
+    Step,
+)
 from controller.plans import Change, Plan, Resource
 
 from .client import DEFAULT_BASE_URL, CloudflareClient, CloudflareError, ZoneNotFound
@@ -90,9 +98,9 @@ def _zone_records(zone: str, records: list[Any], where: str) -> tuple[list[dict[
     return specs, sources, errors
 
 
-class CloudflareReconciler:
+class CloudflareReconciler(BaseReconciler):
     kind: ClassVar[str] = "cloudflare"
-    section: ClassVar[str] = "dns"
+    sections: ClassVar[tuple[str, ...]] = ("dns",)
     connection_type: ClassVar[str] = CLOUDFLARE.name
     connection_schema: ClassVar = CLOUDFLARE
     connection_key: ClassVar[str] = "dns"
@@ -137,7 +145,7 @@ class CloudflareReconciler:
         try:
             client = client_for(connection)
         except CloudflareError as exc:
-            return LiveState(errors=(str(exc),), health={"target": f"cloudflare:{connection.name}"})
+            return LiveState(errors=(str(exc),))
         with client:
             for zone in desired.options.get("zones", []):
                 try:
@@ -167,12 +175,14 @@ class CloudflareReconciler:
                     resources.append(Resource(type=RECORD, name=key, spec=spec, owned=mine, id=rid))
             calls = client.calls
         return LiveState(resources=tuple(resources), errors=tuple(errors),
-                         health={"target": f"cloudflare:{connection.name}", "zones": zones, "calls": calls})
+                         health={"zones": zones, "calls": calls})
 
-    def diff(self, desired: DesiredState, live: LiveState, *, prune: bool) -> list[Change]:
+    def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
+        """Records match by value within a (name, type) group, not by key: Cloudflare keeps its own
+        pairing (diffing.diff_records) instead of the generic diff; zones not visible plan nothing."""
         zones = live.health.get("zones")
         wanted = [r for r in desired.resources if zones is None or "id" in zones.get(r.spec["zone"], {})]
-        return diff_records(str(live.health.get("target", "cloudflare")), wanted, live.resources, prune=prune,
+        return diff_records(target, wanted, live.resources, prune=prune,
                             adopt=desired.options.get("adopt", ()), skip=desired.options.get("skip", ()))
 
     def conflicts(self, desired: DesiredState, live: LiveState) -> list[str]:

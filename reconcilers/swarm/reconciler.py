@@ -12,7 +12,15 @@ from typing import Any, ClassVar
 import docker
 import docker.errors
 
-from controller.contract import ConnectionCheck, ConnectionInfo, DesiredState, LiveState, Scope, Step
+from controller.contract import (
+    BaseReconciler,
+    ConnectionCheck,
+    ConnectionInfo,
+    DesiredState,
+    LiveState,
+    Scope,
+    Step,
+)
 from controller.plans import Action, Change, Plan, Resource, diff_resources
 from reconcilers.swarm.connection import DOCKER
 from reconcilers.swarm.desired import OBJECT_LABEL, build_desired
@@ -52,9 +60,9 @@ def _step_order(c: Change) -> tuple[int, str]:
     return (0 if kind in _OBJECT_TYPES else 1, c.resource)
 
 
-class SwarmReconciler:
+class SwarmReconciler(BaseReconciler):
     kind: ClassVar[str] = "swarm"
-    section: ClassVar[str] = "services"
+    sections: ClassVar[tuple[str, ...]] = ("services", "compose", "networks", "secrets", "configs")
     connection_type: ClassVar[str] = DOCKER.name
     connection_schema: ClassVar = DOCKER
     connection_key: ClassVar[str] = "swarm"
@@ -77,26 +85,32 @@ class SwarmReconciler:
             live = observe_engine(read_engine(client), scope, desired, image_exists=image_checker(client))
         finally:
             client.close()
-        return replace(live, health={**live.health, "target": f"{self.kind}:{connection.name}"})
+        return live
 
-    def diff(self, desired: DesiredState, live: LiveState, *, prune: bool) -> list[Change]:
-        target = live.health.get("target") or "swarm"
+    def normalise(self, desired: DesiredState, live: LiveState) -> tuple[list[Resource], list[Resource]]:
+        """Held objects (whose desired form failed) leave both sides; an image pinned to its tag's digest
+        is the same image; equal pairs leave both sides before the (costly) field-level diff."""
         held = set(desired.options.get("held") or ()) | set(live.health.get("held") or {})
         want = [_pin_tolerant(r, live) for r in desired.resources if r.key not in held]
-        # Old versions of a secret/config still declared are removed even without prune.
-        objects = {r.spec["Labels"].get(OBJECT_LABEL) for r in desired.resources if r.type in ("secret", "config")}
         have = [r for r in live.resources if r.key not in held]
-        # Equal specs need no field diff: drop the pairs before the (costly) field-level diff.
         live_by_key = {r.key: r for r in have}
         same = {w.key for w in want if (h := live_by_key.get(w.key)) is not None and h.owned and h.spec == w.spec}
-        changes = diff_resources(target, [w for w in want if w.key not in same],
-                                 [h for h in have if h.key not in same], prune=prune)
-        if not prune:
-            desired_keys = {r.key for r in desired.resources}
-            old = [r for r in have if r.owned and r.type in ("secret", "config") and r.key not in desired_keys
-                   and r.spec.get("Labels", {}).get(OBJECT_LABEL) in objects]
-            changes += [c for c in diff_resources(target, [], old, prune=True)]
+        return [w for w in want if w.key not in same], [h for h in have if h.key not in same]
+
+    def order(self, changes: list[Change]) -> list[Change]:
         return sorted(changes, key=_step_order)
+
+    def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
+        changes = super().diff(desired, live, target=target, prune=prune)
+        if prune:
+            return changes
+        # Old versions of a secret/config still declared are removed even without prune.
+        held = set(desired.options.get("held") or ()) | set(live.health.get("held") or {})
+        objects = {r.spec["Labels"].get(OBJECT_LABEL) for r in desired.resources if r.type in ("secret", "config")}
+        desired_keys = {r.key for r in desired.resources}
+        old = [r for r in live.resources if r.owned and r.key not in held and r.type in ("secret", "config")
+               and r.key not in desired_keys and r.spec.get("Labels", {}).get(OBJECT_LABEL) in objects]
+        return self.order(changes + diff_resources(target, [], old, prune=True))
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
         out = []

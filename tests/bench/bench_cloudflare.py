@@ -56,7 +56,7 @@ def _setup(n_changes: int):
                           secrets={"api_token": TOKEN})
     rec = CloudflareReconciler()
     desired = rec.desired({"dns": {"zone": ZONE, "records": records}}, SCOPE, {})
-    changes = rec.diff(desired, rec.observe(conn, SCOPE, desired), prune=True)
+    changes = rec.diff(desired, rec.observe(conn, SCOPE, desired), target="cloudflare:cf", prune=True)
     assert len(changes) == n_changes, len(changes)
     items = [{"action": str(c.action), "resource": c.resource, "live_id": c.live_id,
               **({"body": api_body(c.desired, marker)} if c.desired else {})} for c in changes]
@@ -75,7 +75,7 @@ def run_batched(n_changes: int) -> dict:
         calls = emu.total_requests
         pages = emu.requests["GET /zones/{zone_id}/dns_records"]
         assert result["failed"] == 0, result
-        assert rec.diff(desired, rec.observe(conn, SCOPE, desired), prune=True) == []
+        assert rec.diff(desired, rec.observe(conn, SCOPE, desired), target="cloudflare:cf", prune=True) == []
         assert not emu.violations, emu.violations[:3]
         return {"calls": calls, "seconds": elapsed, "pages": pages, "batches": result["batches"]}
     finally:
@@ -98,7 +98,7 @@ def run_per_record(n_changes: int) -> dict:
                 else:
                     client.create_record(zone_id, it["body"])
         elapsed = time.perf_counter() - start
-        assert rec.diff(desired, rec.observe(conn, SCOPE, desired), prune=True) == []
+        assert rec.diff(desired, rec.observe(conn, SCOPE, desired), target="cloudflare:cf", prune=True) == []
         return {"calls": emu.total_requests, "seconds": elapsed}
     finally:
         emu.stop()

@@ -52,7 +52,7 @@ def compose_text(n: int, replicas: int) -> str:
 def plan_once(rec, client, manifest, scope, files):
     desired = rec.desired(manifest, scope, files)
     live = observe_engine(read_engine(client), scope, desired)
-    return desired, rec.diff(desired, live, prune=True)
+    return desired, rec.diff(desired, live, target="swarm:local", prune=True)
 
 
 def converge(rec, client, manifest, scope, files):
@@ -234,7 +234,7 @@ def bench_500(tmp: Path) -> None:
     t = time.perf_counter()
     for manifest, scope in manifests:
         rec.diff(rec.desired(manifest, scope, {}), observe_engine(raw, scope, rec.desired(manifest, scope, {})),
-                 prune=True)
+                 target="swarm:local", prune=True)
     shared = time.perf_counter() - t + read_once
     print(f"3. plan 500 services across 50 manifests: observe+diff per manifest (50 engine reads) median "
           f"{statistics.median(times):.2f} s; one shared engine read + 50 diffs {shared:.2f} s")

@@ -38,14 +38,14 @@ def test_apply_creates_everything_then_no_drift(emulator, connection, scope, run
     desired = rec.desired(MANIFEST, scope, {})
     assert desired.errors == ()
     live = rec.observe(connection, scope, desired)
-    changes = rec.diff(desired, live, prune=False)
+    changes = rec.diff(desired, live, target="cloudflare:cf-main", prune=False)
     assert len(changes) == 10 and {c.action for c in changes} == {Action.CREATE}
     [(runner, results)] = _apply(rec, changes, connection, run_playbook, connection.secrets["api_token"])
     assert runner.status == "successful", runner.stdout
     assert results[0]["applied"] == 10 and results[0]["batches"] == 1
     assert emulator.requests["POST /zones/{zone_id}/dns_records/batch"] == 1
     again = rec.observe(connection, scope, desired)
-    assert rec.diff(desired, again, prune=True) == []
+    assert rec.diff(desired, again, target="cloudflare:cf-main", prune=True) == []
     # the long TXT went out as 255-character strings
     long_txt = next(r for r in emulator.zone_records("example.com") if r["name"] == "long.example.com")
     assert long_txt["content"].startswith('"k=') and long_txt["content"].count('" "') == 2
@@ -54,14 +54,14 @@ def test_apply_creates_everything_then_no_drift(emulator, connection, scope, run
 def test_update_delete_and_rerun_of_half_applied_plan_converges(emulator, connection, scope, run_playbook):
     rec = CloudflareReconciler()
     desired = rec.desired(MANIFEST, scope, {})
-    _apply(rec, rec.diff(desired, rec.observe(connection, scope, desired), prune=False),
+    _apply(rec, rec.diff(desired, rec.observe(connection, scope, desired), target="cloudflare:cf-main", prune=False),
            connection, run_playbook, connection.secrets["api_token"])
     changed = json.loads(json.dumps(MANIFEST))
     changed["dns"]["records"][0]["content"] = "203.0.113.99"      # update
     del changed["dns"]["records"][3]                              # delete (prune)
     changed["dns"]["records"].append({"name": "new", "type": "A", "content": "198.51.100.7"})  # create
     desired2 = rec.desired(changed, scope, {})
-    changes = rec.diff(desired2, rec.observe(connection, scope, desired2), prune=True)
+    changes = rec.diff(desired2, rec.observe(connection, scope, desired2), target="cloudflare:cf-main", prune=True)
     assert sorted((c.action.value, c.resource) for c in changes) == [
         ("create", "record/new.example.com/A"), ("delete", "record/example.com/TXT"),
         ("update", "record/example.com/A")]
@@ -79,7 +79,7 @@ def test_update_delete_and_rerun_of_half_applied_plan_converges(emulator, connec
     # and running the very same plan once more changes nothing
     [(runner, results)] = _apply(rec, changes, connection, run_playbook, connection.secrets["api_token"])
     assert runner.status == "successful" and results[0]["applied"] == 0
-    assert rec.diff(desired2, rec.observe(connection, scope, desired2), prune=True) == []
+    assert rec.diff(desired2, rec.observe(connection, scope, desired2), target="cloudflare:cf-main", prune=True) == []
 
 
 def test_one_refused_record_does_not_hold_back_the_rest(emulator, connection, scope, run_playbook):
@@ -90,7 +90,7 @@ def test_one_refused_record_does_not_hold_back_the_rest(emulator, connection, sc
     ]}}
     emulator.seed("example.com", type="A", name="clash", content="192.0.2.50")   # foreign A at that name
     desired = rec.desired(manifest, scope, {})
-    changes = rec.diff(desired, rec.observe(connection, scope, desired), prune=False)
+    changes = rec.diff(desired, rec.observe(connection, scope, desired), target="cloudflare:cf-main", prune=False)
     [(runner, results)] = _apply(rec, changes, connection, run_playbook, connection.secrets["api_token"])
     assert runner.status == "failed"     # the job reports the failure ...
     by = {r["resource"]: r for r in results[0]["changes"]}
@@ -104,7 +104,7 @@ def test_one_refused_record_does_not_hold_back_the_rest(emulator, connection, sc
 def test_wrong_token_fails_the_step_without_showing_it(emulator, connection, scope, run_playbook):
     rec = CloudflareReconciler()
     desired = rec.desired(MANIFEST, scope, {})
-    changes = rec.diff(desired, rec.observe(connection, scope, desired), prune=False)
+    changes = rec.diff(desired, rec.observe(connection, scope, desired), target="cloudflare:cf-main", prune=False)
     plan = Plan(target="cloudflare:cf-main", changes=tuple(changes), source="examples", manifest="app")
     [step] = rec.steps(plan, connection)
     runner, results, stdout = run_playbook(step.playbook, step.vars, token="wrong-secret-token")

@@ -101,6 +101,6 @@ def test_observe_reports_an_invisible_zone_and_reconciles_the_visible_one(emulat
     live = rec.observe(conn, scope, desired)
     assert live.errors == ("zone hidden.org: not visible to the token of connection cf; "
                            "its records are not reconciled",)
-    assert [c.resource for c in rec.diff(desired, live, prune=True)] == ["record/a.example.com/A"]
+    assert [c.resource for c in rec.diff(desired, live, target="cloudflare:cf", prune=True)] == ["record/a.example.com/A"]
     # root NS records are not even part of the live state
     assert all(r.spec["type"] != "NS" for r in live.resources)

@@ -84,14 +84,14 @@ def test_an_untouched_zone_shows_no_drift_whatever_form_the_api_answers_in():
         {"type": "CAA", "name": "example.com", "content": '0 issue "letsencrypt.org"',
          "data": {"flags": 0, "tag": "issue", "value": "letsencrypt.org"}, "ttl": 1, "comment": MARK},
     ][1:])   # the root NS is dropped by observe(); here it is simply not part of the live set
-    assert CloudflareReconciler().diff(desired, live, prune=True) == []
+    assert CloudflareReconciler().diff(desired, live, target="cloudflare:cf", prune=True) == []
 
 
 def test_proxied_records_never_drift_on_ttl_and_a_value_change_is_one_update():
     desired = _desired([{"name": "app", "type": "A", "content": "192.0.2.9", "proxied": True, "ttl": 120}])
     live = _live([{"type": "A", "name": "app.example.com", "content": "192.0.2.1", "proxied": True, "ttl": 1,
                    "comment": MARK}])
-    [change] = CloudflareReconciler().diff(desired, live, prune=True)
+    [change] = CloudflareReconciler().diff(desired, live, target="cloudflare:cf", prune=True)
     assert change.action is Action.UPDATE and [f.path for f in change.fields] == ["content"]
     assert change.live_id == "id0"
 
@@ -100,7 +100,7 @@ def test_mx_priority_change_is_drift():
     desired = _desired([{"name": "@", "type": "MX", "content": "mx.example.com", "priority": 20}])
     live = _live([{"type": "MX", "name": "example.com", "content": "mx.example.com", "priority": 10,
                    "ttl": 1, "comment": MARK}])
-    [change] = CloudflareReconciler().diff(desired, live, prune=False)
+    [change] = CloudflareReconciler().diff(desired, live, target="cloudflare:cf", prune=False)
     assert change.action is Action.UPDATE and [f.path for f in change.fields] == ["priority"]
 
 
@@ -112,13 +112,13 @@ def test_records_jarvis_does_not_own_are_never_touched_unless_adopted():
          "comment": "jarvis:examples/another-app"},                                              # another manifest's
     ])
     desired = _desired([{"name": "legacy", "type": "A", "content": "192.0.2.70"}])
-    changes = rec.diff(desired, live, prune=True)
+    changes = rec.diff(desired, live, target="cloudflare:cf", prune=True)
     assert [(c.action, c.resource) for c in changes] == [(Action.CREATE, "record/legacy.example.com/A")]
     same = _desired([{"name": "legacy", "type": "A", "content": "192.0.2.7", "ttl": 300}])
-    assert rec.diff(same, live, prune=True) == []
+    assert rec.diff(same, live, target="cloudflare:cf", prune=True) == []
     assert "not managed by Jarvis" in rec.conflicts(same, live)[0]
     adopted = _desired([{"name": "legacy", "type": "A", "content": "192.0.2.7", "ttl": 300, "adopt": True}])
-    [change] = rec.diff(adopted, live, prune=True)
+    [change] = rec.diff(adopted, live, target="cloudflare:cf", prune=True)
     assert change.action is Action.UPDATE and change.live_id == "id0"
     assert api_body(change.desired, MARK)["comment"] == MARK
 
@@ -126,8 +126,8 @@ def test_records_jarvis_does_not_own_are_never_touched_unless_adopted():
 def test_owned_leftovers_are_deleted_only_when_pruning():
     live = _live([{"type": "A", "name": "old.example.com", "content": "192.0.2.3", "ttl": 1, "comment": MARK}])
     desired = _desired([])
-    assert CloudflareReconciler().diff(desired, live, prune=False) == []
-    [change] = CloudflareReconciler().diff(desired, live, prune=True)
+    assert CloudflareReconciler().diff(desired, live, target="cloudflare:cf", prune=False) == []
+    [change] = CloudflareReconciler().diff(desired, live, target="cloudflare:cf", prune=True)
     assert change.action is Action.DELETE and change.live_id == "id0"
 
 
@@ -153,7 +153,7 @@ def test_bad_record_is_a_clear_error_and_the_rest_still_reconciles(record, messa
     assert len(desired.errors) == 1 and message in desired.errors[0]
     assert "records[1]" in desired.errors[0]
     assert [r.name for r in desired.resources] == ["good.example.com/A"]
-    [change] = CloudflareReconciler().diff(desired, _live([]), prune=True)
+    [change] = CloudflareReconciler().diff(desired, _live([]), target="cloudflare:cf", prune=True)
     assert change.resource == "record/good.example.com/A"
 
 
@@ -170,7 +170,7 @@ def test_cname_sharing_a_name_is_an_error_for_those_records_only():
     assert [r.name for r in desired.resources] == ["ok.example.com/A"]
     # the live records of an invalid name are left alone even when pruning
     live = _live([{"type": "A", "name": "app.example.com", "content": "192.0.2.2", "ttl": 1, "comment": MARK}])
-    changes = CloudflareReconciler().diff(desired, live, prune=True)
+    changes = CloudflareReconciler().diff(desired, live, target="cloudflare:cf", prune=True)
     assert [c.resource for c in changes] == ["record/ok.example.com/A"]
 
 
@@ -178,7 +178,7 @@ def test_a_zone_the_token_cannot_see_plans_nothing_for_it():
     desired = _desired([{"name": "a", "type": "A", "content": "192.0.2.1"}])
     live = LiveState(errors=("zone example.com: not visible",),
                      health={"target": "cloudflare:cf", "zones": {ZONE: {"status": "not visible"}}})
-    assert CloudflareReconciler().diff(desired, live, prune=True) == []
+    assert CloudflareReconciler().diff(desired, live, target="cloudflare:cf", prune=True) == []
 
 
 def test_spec_ipv6_and_ttl_forms():

@@ -13,6 +13,7 @@ from controller.plans import (
     diff_resources,
     field_diffs,
 )
+from reconcilers.base import BaseReconciler, DesiredState, LiveState
 
 
 def res(name, owned=True, **spec):
@@ -74,3 +75,34 @@ def test_ignore_rules_and_protected_marks():
     assert [c.resource for c in out] == ["svc/api", "svc/db"]
     assert [f.path for f in out[0].fields] == ["image"]
     assert out[1].protected is True
+
+
+class MemoryKind(BaseReconciler):
+    """A kind on nothing but the public contract: live state is a dict; `normalise` drops a server default."""
+
+    kind, sections, connection_type, connection_key = "memory", ("stacks",), "memory", "stacks"
+
+    def __init__(self, live):
+        self.live, self.observed = live, []
+
+    def desired(self, manifest, scope, files):
+        return DesiredState(resources=tuple(res(n, **spec) for n, spec in manifest.items()))
+
+    def observe(self, connection, scope, desired):
+        self.observed.append((connection, [r.key for r in desired.resources]))
+        return LiveState(resources=tuple(res(n, **spec) for n, spec in self.live.items()))
+
+    def normalise(self, desired, live):
+        strip = [Resource(r.type, r.name, {k: v for k, v in r.spec.items() if k != "created"}, r.owned, id=r.id)
+                 for r in live.resources]
+        return desired.resources, strip
+
+
+def test_the_base_runs_desired_observe_normalise_diff_with_the_target_it_is_given():
+    kind = MemoryKind({"a": {"image": "x:1", "created": "today"}, "gone": {"image": "q"}})
+    planned = kind.plan({"a": {"image": "x:2"}}, None, {}, "conn", target="memory:m1", prune=True)
+    assert kind.observed == [("conn", ["svc/a"])]           # observe saw the desired state
+    assert [(c.target, c.resource, c.action) for c in planned.changes] == [
+        ("memory:m1", "svc/a", Action.UPDATE), ("memory:m1", "svc/gone", Action.DELETE)]
+    assert planned.changes[0].fields == (FieldDiff("image", "x:1", "x:2"),)   # the default never shows
+    assert [r.key for r in planned.desired.resources] == ["svc/a"] and len(planned.live.resources) == 2

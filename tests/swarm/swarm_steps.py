@@ -38,7 +38,7 @@ def plan_for(rec: SwarmReconciler, manifest: dict, scope: Scope, conn: Connectio
              files: dict[str, bytes] | None = None, prune: bool = False) -> tuple[DesiredState, Plan]:
     desired = rec.desired(manifest, scope, files or {})
     live = rec.observe(conn, scope, desired)
-    changes = rec.diff(desired, live, prune=prune)
+    changes = rec.diff(desired, live, target="swarm:local", prune=prune)
     return desired, Plan(target="swarm:local", changes=tuple(changes),
                          errors=tuple(desired.errors) + tuple(live.errors), secrets=desired.secrets)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from reconcilers.base import (
+    BaseReconciler,
     ConnectionCheck,
     ConnectionInfo,
     ConnectionType,
@@ -21,7 +22,6 @@ from reconcilers.base import (
     Resource,
     Scope,
     Step,
-    diff_resources,
     object_schema,
 )
 
@@ -33,9 +33,9 @@ FILESTORE = ConnectionType(
                          required=["root"]))
 
 
-class FileStoreReconciler:
+class FileStoreReconciler(BaseReconciler):
     kind: ClassVar[str] = "filestore"
-    section: ClassVar[str] = "stacks"
+    sections: ClassVar[tuple[str, ...]] = ("stacks",)
     connection_type: ClassVar[str] = FILESTORE.name
     connection_schema: ClassVar = FILESTORE
     connection_key: ClassVar[str] = "stacks"
@@ -57,10 +57,7 @@ class FileStoreReconciler:
         for f in sorted(root.glob("*.json")):
             spec = json.loads(f.read_text())
             out.append(Resource(type="stack", name=f.stem, spec=spec, owned=spec.get("owner") == owner, id=str(f)))
-        return LiveState(resources=tuple(out), health={"files": len(out), "target": f"{self.kind}:{connection.name}"})
-
-    def diff(self, desired: DesiredState, live: LiveState, *, prune: bool):
-        return diff_resources(_target(desired, live), desired.resources, live.resources, prune=prune)
+        return LiveState(resources=tuple(out), health={"files": len(out)})
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
         root = connection.config["root"]
@@ -71,7 +68,3 @@ class FileStoreReconciler:
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         ok = Path(connection.config.get("root", "")).is_dir()
         return ConnectionCheck(ok, "directory exists" if ok else "no such directory")
-
-
-def _target(desired: DesiredState, live: LiveState) -> str:
-    return live.health["target"]
