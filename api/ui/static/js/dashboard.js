@@ -14,7 +14,7 @@
   function missingNote(name, conns) {
     const [types, none] = NEEDS[name];
     const have = types.filter((t) => (conns || {})[t]);
-    return have.length ? "Not observed yet: " + have.join(", ") + " connection added, observed once a source deploys to it" : none;
+    return have.length ? "Not observed yet: " + have.join(", ") + " connection added, no source deploys to it yet" : none;
   }
 
   function metric(name, value, note) {
