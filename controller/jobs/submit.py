@@ -114,6 +114,11 @@ def _missing_connection(db: Session, runbook: str, type_: str, asked: str | None
 def rerun_request(store: SecretBackend, old: Job, by: str) -> JobRequest:
     if old.status not in FINAL:
         raise Conflict(f"job {old.id} is still {old.status}")
+    if old.plan_id is not None:
+        # an apply job runs a plan computed against what ran then: running it again could undo
+        # later changes, so the way to retry is a new plan from the source's current revision
+        raise Conflict(f"job {old.id} applies plan {old.plan_id}, which may be stale: sync its source to plan again "
+                       "(GitOps → Sources → Sync now), then approve the new plan")
     return JobRequest(runbook=old.runbook, title=old.title, steps=list(old.steps_spec), input=dict(old.input_json),
                       secret_env=secret_env(store, old), connection=old.connection,
                       concurrency_key=old.concurrency_key, timeout_s=old.timeout_s, max_attempts=old.max_attempts,

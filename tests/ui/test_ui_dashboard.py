@@ -54,3 +54,28 @@ def test_the_warning_goes_once_a_controller_leads(page, context, make_user, runt
         expect(page.locator("#status-light")).not_to_contain_text("No controller running")
     finally:
         lease.release()
+
+
+def test_tiles_follow_a_new_docker_connection_without_a_reload(page, context, make_user):
+    """Adding a docker connection changes "No docker connection yet" on the open dashboard, within its
+    refresh, to what is true: the connection exists, its target is not observed yet."""
+    import secrets
+
+    admin = make_user("admin")
+    login_api(context, admin.email, admin.password)
+    page.goto("/dashboard")
+    _loaded(page)
+    tile = page.locator('[data-metric="containers_with_errors"]')
+    if not page.request.get("/api/dashboard").json()["connections"].get("docker"):
+        expect(tile).to_have_text("No docker connection yet")
+    csrf = next(c["value"] for c in context.cookies() if c["name"] == "jarvis_csrf")
+    res = context.request.post("/api/connections", headers={"X-CSRF-Token": csrf}, data={
+        "name": f"dock-{secrets.token_hex(3)}", "type": "docker", "environment": "production",
+        "config": {"base_url": "tcp://10.0.0.9:2376"}, "credentials": {}})
+    assert res.ok, res.text()
+    expect(tile).to_contain_text("Not observed yet: docker connection added", timeout=15000)
+    expect(page.locator('[data-metric="active_servers"]')).to_contain_text("Not observed yet")
+    for label, size in (("1440", DESKTOP), ("390", PHONE)):
+        page.set_viewport_size(size)
+        shoot(page, f"dashboard-docker-added-{label}")
+    assert page.js_errors == []

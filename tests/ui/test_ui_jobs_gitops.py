@@ -107,3 +107,36 @@ def test_approve_a_plan_showing_exactly_its_changes(jobs_page, pending_plan):
     expect(plan).to_contain_text("Approved.")
     status = page.request.get(f"/api/plans/{pending_plan['id']}").json()["status"]
     assert status in ("approved", "applied")
+
+
+def test_an_apply_job_names_its_plan_and_is_re_planned_not_rerun(jobs_page, pending_plan, jobs_runtime):
+    """An apply job's page says which plan and revision it applies and links to it; "Rerun" is not
+    offered (re-applying a stale plan could undo later changes), "Plan again" syncs the source."""
+    from tests.support.jobs import wait_job
+
+    page = jobs_page
+    csrf = {"X-CSRF-Token": next(c["value"] for c in page.context.cookies() if c["name"] == "jarvis_csrf")}
+    plan = page.request.get(f"/api/plans/{pending_plan['id']}").json()
+    res = page.request.post(f"/api/plans/{plan['id']}/approve", headers=csrf, data={"checksum": plan["checksum"]})
+    assert res.ok, res.text()
+    job_id = res.json()["job_id"]
+    wait_job(jobs_runtime, job_id)
+    page.goto(f"/jobs/{job_id}")
+    link = page.locator("#job-plan")
+    expect(link).to_contain_text(f"plan {plan['id']}")
+    expect(link).to_contain_text(plan["revision"][:10])
+    expect(link).to_contain_text(plan["manifest"])
+    expect(page.locator("#job-rerun")).to_be_hidden()
+    expect(page.locator("#job-replan")).to_be_visible()
+    rerun = page.request.post(f"/api/jobs/{job_id}/rerun", headers=csrf, data={})
+    assert rerun.status == 409 and "plan again" in rerun.json()["detail"], rerun.text()
+    shoot(page, "job-apply-1440")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shoot(page, "job-apply-390")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.locator("#job-replan").click()
+    expect(page.locator("#job-replan-note")).to_be_visible()
+    link.get_by_role("link").click()
+    expect(page.locator(f"#plan-{plan['id']}")).to_be_visible()
+    expect(page.locator(f"#plan-{plan['id']} .change")).to_have_count(len(pending_plan["changes"]))
+    shoot(page, "gitops-linked-plan-1440")

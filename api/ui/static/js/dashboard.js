@@ -5,10 +5,17 @@
   const J = window.Jarvis;
   const el = J.el;
   const updated = J.$("#dash-updated"), errBox = J.$("#dash-error");
-  const NOT_CONFIGURED = {
-    containers_with_errors: "No docker connection yet",
-    active_servers: "No docker or hetzner connection yet",
+  /* A figure is null until its target has been observed: say which connection is missing, or, once
+     one exists, that it has not been observed yet (a target is observed when a source's sync plans it). */
+  const NEEDS = {
+    containers_with_errors: [["docker"], "No docker connection yet"],
+    active_servers: [["docker", "hetzner"], "No docker or hetzner connection yet"],
   };
+  function missingNote(name, conns) {
+    const [types, none] = NEEDS[name];
+    const have = types.filter((t) => (conns || {})[t]);
+    return have.length ? "Not observed yet: " + have.join(", ") + " connection added, no source deploys to it yet" : none;
+  }
 
   function metric(name, value, note) {
     const box = J.$(`[data-metric="${name}"]`);
@@ -19,13 +26,21 @@
     }
   }
 
-  function drift(d) {
-    const parts = [["in_sync", "In sync"], ["drifted", "Drifted"], ["pending", "Pending approval"],
-                   ["error", "Errors"], ["unknown", "Unknown"]];
+  /* The bar compares what runs with Git; errors are not drift: resources that could not be compared
+     and manifests that could not be read are listed apart, with the sources they concern. */
+  function drift(d, list) {
+    const parts = [["in_sync", "In sync"], ["drifted", "Drifted"], ["pending", "Pending approval"], ["unknown", "Unknown"]];
     const total = parts.reduce((n, [k]) => n + (d[k] || 0), 0);
+    const broken = (list || []).filter((s) => s.status === "degraded" || s.status === "error");
+    const errors = (d.error || 0) || broken.length ? el("div.drift-errors", { role: "status" },
+      el("div.row", el("span.badge.error", { text: "Errors" }), d.error
+        ? el("strong", { text: d.error + (d.error === 1 ? " item" : " items") + " in error, not compared" })
+        : el("strong", { text: "manifests that could not be read" })),
+      broken.length ? el("ul.plain-list", broken.map((s) => el("li", { dataset: { source: s.name } },
+        el("a", { href: "/gitops#sources", text: s.name }), " ", J.badge(s.status, s.status_text)))) : null) : null;
     if (!total) {
-      return J.empty("Nothing to compare yet", "Add a Git source in GitOps: its manifests are compared with what runs.",
-        J.can("admin") ? el("a.btn", { href: "/gitops", text: "Go to GitOps" }) : null);
+      return el("div", errors ? el("p.muted", { text: "Nothing compared yet." }) : J.empty("Nothing to compare yet", "Add a Git source in GitOps: its manifests are compared with what runs.",
+        J.can("admin") ? el("a.btn", { href: "/gitops", text: "Go to GitOps" }) : null), errors);
     }
     return el("div",
       el("div.drift-bar", { role: "img", "aria-label": parts.map(([k, l]) => `${l}: ${d[k] || 0}`).join(", ") },
@@ -35,7 +50,8 @@
           return seg;
         })),
       el("div.summary-strip", parts.map(([k, l]) => el("div",
-        el("div.widget-label", { text: l }), el("div.metric", el("span.badge.plain." + k, { text: String(d[k] || 0) }))))));
+        el("div.widget-label", { text: l }), el("div.metric", el("span.badge.plain." + k, { text: String(d[k] || 0) }))))),
+      errors);
   }
 
   function cloudflare(list) {
@@ -60,7 +76,7 @@
       el("tbody", list.map((s) => el("tr" + (s.alert ? ".alerting" : ""), { dataset: { source: s.name } },
         el("td", el("a", { href: "/gitops#sources", text: s.name })),
         el("td", { title: J.fmtDate(s.last_reconcile_at), text: J.ago(s.last_reconcile_at) }),
-        el("td", J.badge(s.status), s.alert ? el("span.badge.error.alert-badge", { text: "alert", title: s.alert_reason }) : null,
+        el("td", J.badge(s.status, s.status_text), s.alert ? el("span.badge.error.alert-badge", { text: "alert", title: s.alert_reason }) : null,
           s.alert && controllerDown && controllerReason(s) ? el("span.sr-only", { text: s.alert_reason })
             : s.alert ? el("div.alert-reason", { text: s.alert_reason }) : null,
           s.last_error ? el("div.muted.wrap", { text: s.last_error }) : null))))));
@@ -106,13 +122,13 @@
     }
     errBox.hidden = true;
     metric("active_jobs", d.active_jobs);
-    metric("containers_with_errors", d.containers_with_errors, NOT_CONFIGURED.containers_with_errors);
-    metric("active_servers", d.active_servers, NOT_CONFIGURED.active_servers);
+    metric("containers_with_errors", d.containers_with_errors, missingNote("containers_with_errors", d.connections));
+    metric("active_servers", d.active_servers, missingNote("active_servers", d.connections));
     metric("plans_waiting", d.plans_waiting);
     const controllerDown = !!d.controller && d.controller.running === false;
     J.$("#dash-controller").hidden = !controllerDown;
     J.clear(J.$("#dash-alerts"), sourceAlerts(d.sources, controllerDown));
-    J.clear(J.$("#drift-body"), drift(d.drift || {}));
+    J.clear(J.$("#drift-body"), drift(d.drift || {}, d.sources));
     J.clear(J.$("#cf-body"), cloudflare(d.cloudflare));
     J.clear(J.$("#src-body"), sources(d.sources, controllerDown));
     J.clear(J.$("#inc-body"), incidents(d.incidents));
@@ -122,4 +138,6 @@
 
   load();
   setInterval(() => { if (!document.hidden) load(); }, 10000);
+  // back from another tab (e.g. Settings → Connections): show the new state at once
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
 })();

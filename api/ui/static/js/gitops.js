@@ -59,12 +59,14 @@
     let plans;
     try {
       plans = (await J.get("/api/plans")).filter((p) => p.status === "pending" || p.status === "held");
+      // #plan-N (from an apply job's page): that plan is shown even once decided
+      if (linked && !plans.some((p) => p.id === linked)) plans.unshift(await J.get("/api/plans/" + enc(linked)));
     } catch (err) {
       return J.clear(body, el("div.card", notAvailable("plans", err)));
     }
-    const count = J.$("#plans-count");
-    count.hidden = !plans.length;
-    count.textContent = plans.length;
+    const count = J.$("#plans-count"), waiting = plans.filter((p) => p.status === "pending" || p.status === "held").length;
+    count.hidden = !waiting;
+    count.textContent = waiting;
     if (!plans.length) return J.clear(body, el("div.card", J.empty("Nothing waits for approval", "Plans that need a human decision show up here.", null)));
     J.clear(body, plans.map((p) => el("article.card.plan", { id: "plan-" + p.id, "aria-labelledby": "plan-h-" + p.id },
       el("div.card-head",
@@ -74,6 +76,7 @@
       (p.held_reasons || []).length ? el("div.notice.info", { text: "Held: " + p.held_reasons.join("; ") }) : null,
       el("div.plan-changes", { id: "changes-" + p.id },
         el("button.btn", { type: "button", text: "Show the changes", onclick: () => openPlan(p.id) })))));
+    if (linked) openPlan(linked);
   }
 
   async function openPlan(id) {
@@ -112,8 +115,10 @@
     }
   }
 
+  const linked = Number((location.hash.match(/^#plan-(\d+)$/) || [])[1]) || null;
   const loaded = {};
   const loaders = { sources: J.sources.load, drift: loadDrift, plans: loadPlans };
   const tabs = J.tabs(J.$(".tabs"), (name) => { if (!loaded[name]) { loaded[name] = true; loaders[name](); } });
+  if (linked) tabs.show("plans");
   if (!loaded.plans) { loaded.plans = true; loadPlans(); }   // the count on the tab
 })();

@@ -11,7 +11,7 @@
   const hosts = new Set(), tasks = new Set();
   const steps = new Map();
   const view = (J.jobView = { counters: [], log: null });   // read by the browser tests
-  let job = null;
+  let job = null, plan = null;
 
   const ACTIVE = new Set(["pending", "running"]);
 
@@ -20,7 +20,26 @@
     J.clear(J.$("#job-status"), J.badge(status));
     const cancel = J.$("#job-cancel"), rerun = J.$("#job-rerun");
     if (cancel) cancel.hidden = !ACTIVE.has(status);
-    if (rerun) rerun.hidden = ACTIVE.has(status);
+    if (rerun) rerun.hidden = ACTIVE.has(status) || !!(job && job.plan_id);   // an apply job is re-planned, not rerun
+    const replan = J.$("#job-replan");
+    if (replan) replan.hidden = !(job && job.plan_id && plan && !ACTIVE.has(status));
+  }
+
+  /* An apply job runs one stored plan: say which (source, manifest, revision) and link to it. */
+  async function showPlan(j) {
+    if (!j.plan_id) return;
+    try {
+      plan = await J.get("/api/plans/" + encodeURIComponent(j.plan_id));
+    } catch (err) {
+      plan = null;
+      J.$("#job-meta").append(el("dt", { text: "Plan" }), el("dd", { text: "plan " + j.plan_id + " (" + err.message + ")" }));
+      return;
+    }
+    J.$("#job-meta").append(el("dt", { text: "Applies plan" }), el("dd#job-plan",
+      el("a", { href: "/gitops#plan-" + encodeURIComponent(plan.id), text: "plan " + plan.id }),
+      " · " + plan.source + " / " + plan.manifest + " → " + plan.target + " · revision ", el("code", { text: (plan.revision || "").slice(0, 10) }),
+      " ", J.badge(plan.status)));
+    setStatus(j.status);
   }
 
   function meta(j) {
@@ -95,8 +114,9 @@
     }
     J.$("#job-title").textContent = job.title || job.runbook;
     document.title = (job.title || job.runbook) + " · Jarvis";
-    setStatus(job.status);
     meta(job);
+    setStatus(job.status);
+    await showPlan(job);
     steps.clear();
     for (const s of job.steps || []) steps.set(s.id, s);
     renderSteps();
@@ -130,6 +150,16 @@
       const next = await J.post("/api/jobs/" + encodeURIComponent(jobId) + "/rerun", {});
       location.assign("/jobs/" + encodeURIComponent(next.id));
     } catch (err) { J.toast("Rerun refused: " + err.message, "error"); rerun.disabled = false; }
+  });
+  const replan = J.$("#job-replan");
+  if (replan) replan.addEventListener("click", async () => {
+    replan.disabled = true;
+    try {
+      await J.post("/api/sources/" + encodeURIComponent(plan.source_id) + "/sync", {});
+      J.toast("Sync of " + plan.source + " requested: its new plan will wait in GitOps → Approvals.", "ok");
+      J.$("#job-replan-note").hidden = false;
+    } catch (err) { J.toast("Sync refused: " + err.message, "error"); }
+    replan.disabled = false;
   });
   if (cancel) cancel.addEventListener("click", async () => {
     if (!confirm("Cancel this job?")) return;

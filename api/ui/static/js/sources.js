@@ -36,7 +36,7 @@
 
   function status(s) {
     return el("td.status",
-      J.badge(s.status),
+      J.badge(s.status, s.status_text),
       s.alert ? el("span.badge.error.alert-badge", { text: "alert", title: s.alert_reason }) : null,
       s.alert ? el("div.alert-reason", { text: s.alert_reason }) : null,
       s.last_error ? el("div.muted.wrap", { text: s.last_error }) : null);
@@ -131,7 +131,7 @@
         el("td", { text: J.fmtDate(h.started_at) }),
         el("td.hide-sm", { text: h.trigger || "—" }),
         el("td", el("code", { text: (h.revision || "—").slice(0, 10) })),
-        el("td", J.badge(h.result), h.error ? el("div.muted.wrap", { text: h.error }) : null),
+        el("td", J.badge(h.result, h.result_text), h.error ? el("div.muted.wrap", { text: h.error }) : null),
         el("td", h.plan_summary ? el("div.row", ["create", "update", "delete"].map((k) => el("span.badge.plain." + k, { text: `${h.plan_summary[k] || 0} ${k}` })),
           (h.plan_ids || []).length ? el("a", { href: "/gitops#plans", text: (h.plan_ids.length > 1 ? "plans" : "plan") }) : null) : "—"),
         el("td.hide-sm", { text: J.duration(h.duration_s) }),
