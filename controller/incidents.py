@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from controller.errors import Conflict, Invalid, NotFound
@@ -52,34 +53,54 @@ def open_or_update(db: Session, fingerprint: str, *, title: str, origin: str, ac
                    severity: str = "warning", target: str = "", resource: str = "", source_id: int | None = None,
                    job_id: int | None = None, detail: dict[str, Any] | None = None,
                    message: str = "") -> tuple[Incident, bool]:
-    """The incident not yet resolved with this fingerprint, updated; or a new one. (incident, opened)."""
-    now = utcnow()
-    current = db.scalar(select(Incident).where(Incident.fingerprint == fingerprint, Incident.state.in_(ACTIVE))
-                        .order_by(Incident.id.desc()).limit(1).with_for_update())
-    if current is not None:
-        current.occurrences += 1
-        current.last_seen_at = now
-        current.title, current.severity = title[:300], severity
-        if detail:
-            current.detail = {**(current.detail or {}), **detail}
-        if job_id is not None:
-            current.job_id = job_id
-        event(db, current, "seen", actor, message or "seen again", **({"job_id": job_id} if job_id else {}))
-        return current, False
-    incident = Incident(fingerprint=fingerprint, title=title[:300], origin=origin, severity=severity, target=target,
-                        resource=resource, source_id=source_id, job_id=job_id, detail=detail or {}, state="open",
-                        opened_at=now, last_seen_at=now)
-    db.add(incident)
-    db.flush()
-    event(db, incident, "opened", actor, message or title, **({"job_id": job_id} if job_id else {}))
-    return incident, True
+    """The incident not yet resolved with this fingerprint, updated; or a new one. (incident, opened).
+
+    Safe under concurrency: the partial unique index `uq_incidents_active_fingerprint` lets only one
+    insert win; a loser's insert is rolled back to its savepoint and it updates the winner's incident."""
+    for _ in range(3):
+        current = _active(db, fingerprint)
+        if current is not None:
+            _seen_again(db, current, actor, title=title, severity=severity, job_id=job_id, detail=detail,
+                        message=message)
+            return current, False
+        now = utcnow()
+        incident = Incident(fingerprint=fingerprint, title=title[:300], origin=origin, severity=severity,
+                            target=target, resource=resource, source_id=source_id, job_id=job_id,
+                            detail=detail or {}, state="open", opened_at=now, last_seen_at=now)
+        try:
+            with db.begin_nested():
+                db.add(incident)
+                db.flush()
+        except IntegrityError:
+            continue        # another session opened it between our read and our insert: update that one
+        event(db, incident, "opened", actor, message or title, **({"job_id": job_id} if job_id else {}))
+        return incident, True
+    raise Conflict(f"incident {fingerprint!r} could not be opened or updated (concurrent changes)")
+
+
+def _active(db: Session, fingerprint: str) -> Incident | None:
+    return db.scalar(select(Incident).where(Incident.fingerprint == fingerprint, Incident.state.in_(ACTIVE))
+                     .order_by(Incident.id.desc()).limit(1).with_for_update())
+
+
+def _seen_again(db: Session, current: Incident, actor: str, *, title: str, severity: str, job_id: int | None,
+                detail: dict[str, Any] | None, message: str) -> None:
+    # one UPDATE that adds to the stored count, so concurrent sightings are all counted
+    db.execute(update(Incident).where(Incident.id == current.id)
+               .values(occurrences=Incident.occurrences + 1, last_seen_at=utcnow()))
+    db.refresh(current, ["occurrences", "last_seen_at"])
+    current.title, current.severity = title[:300], severity
+    if detail:
+        current.detail = {**(current.detail or {}), **detail}
+    if job_id is not None:
+        current.job_id = job_id
+    event(db, current, "seen", actor, message or "seen again", **({"job_id": job_id} if job_id else {}))
 
 
 def resolve_by_fingerprint(db: Session, fingerprint: str, *, actor: str, resolution: Resolution,
                            message: str = "") -> Incident | None:
     """Resolve the active incident with this fingerprint (the problem went away on its own); None if none."""
-    current = db.scalar(select(Incident).where(Incident.fingerprint == fingerprint, Incident.state.in_(ACTIVE))
-                        .order_by(Incident.id.desc()).limit(1).with_for_update())
+    current = _active(db, fingerprint)
     if current is not None:
         move(db, current, "resolved", actor, resolution=resolution, note=message)
     return current
@@ -112,6 +133,9 @@ def move(db: Session, incident: Incident, state: str, actor: str, *, resolution:
         incident.acknowledged_at, incident.acknowledged_by = now, actor
         event(db, incident, "acknowledged", actor, note)
     else:
+        other = _active(db, incident.fingerprint) if incident.fingerprint else None
+        if other is not None and other.id != incident.id:
+            raise Conflict(f"incident {other.id} is already open for this problem: reopen that one instead")
         incident.closed_at, incident.resolved_by = None, ""
         event(db, incident, "reopened", actor, note)
     incident.state = state

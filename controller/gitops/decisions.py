@@ -15,13 +15,13 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from controller import connections, registry
+from controller import connections, incidents, registry
 from controller.errors import Conflict, Invalid, NotFound
 from controller.jobs.service import JobsService
 from controller.jobs.submit import STEP_SECRET_PREFIX, JobRequest
 from controller.plans import Change, Plan
 from controller.runtime import Runtime
-from controller.store.models import FINAL, Incident, Job, PlanRow, Source, utcnow
+from controller.store.models import FINAL, Job, PlanRow, Source, utcnow
 
 log = logging.getLogger(__name__)
 WAITING = ("pending", "held")
@@ -52,6 +52,13 @@ def record(db: Session, store, *, source_id: int, source_name: str, path: str, k
         previous.converged = plan.empty          # the apply was verified by this observation
         if not plan.empty and previous.status == "applied":
             _open_incident(db, source_id, previous, plan)
+        elif plan.empty:
+            # a later apply converged: the "did not converge" incident of this target went away
+            incidents.resolve_by_fingerprint(
+                db, _converge_fingerprint(source_id, path, plan.target), actor="jarvis",
+                resolution=incidents.Resolution(cause="the target had not converged after an apply",
+                                                action="a later apply converged", plan_id=previous.id,
+                                                job_id=previous.job_id))
     if plan.empty:
         db.execute(update(PlanRow).where(PlanRow.source_id == source_id, PlanRow.manifest_path == path,
                                          PlanRow.target == plan.target, PlanRow.status.in_(WAITING + ("detected",)))
@@ -94,12 +101,17 @@ def _plan_secrets(store, row: PlanRow) -> dict[str, bytes]:
     return {k: base64.b64decode(v) for k, v in store.open(row.secrets_key_id, row.secrets, f"plans:{row.id}").items()}
 
 
+def _converge_fingerprint(source_id: int, path: str, target: str) -> str:
+    return f"converge:{source_id}:{path}:{target}"
+
+
 def _open_incident(db: Session, source_id: int, applied: PlanRow, plan: Plan) -> None:
     still = [c.resource for c in plan.changes][:20]
-    db.add(Incident(title=f"{applied.target}: did not converge after apply", source_id=source_id,
-                    target=applied.target, resource=", ".join(still)[:300], job_id=applied.job_id,
-                    detail={"plan_id": applied.id, "still_different": still,
-                            "errors": list(plan.errors)[:20]}))
+    incidents.open_or_update(
+        db, _converge_fingerprint(source_id, applied.manifest_path, applied.target),
+        title=f"{applied.target}: did not converge after apply", origin="convergence", source_id=source_id,
+        target=applied.target, resource=", ".join(still)[:300], job_id=applied.job_id,
+        detail={"plan_id": applied.id, "still_different": still, "errors": list(plan.errors)[:20]})
 
 
 def enqueue_apply(rt: Runtime, db: Session, row: PlanRow, by: str, source_name: str) -> Job:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from controller.store.models import Incident, Job, JobStep, PlanRow, Source, utcnow
+from controller import incidents
+from controller.store.models import Job, JobStep, PlanRow, Source, utcnow
 
 
 def job_finished(s: Session, job_id: int, status: str) -> None:
@@ -36,7 +37,10 @@ def _open_incidents(s: Session, plan: PlanRow, job: Job) -> None:
             if isinstance(stats, dict):
                 errors += [str(e) for e in stats.get("task_errors", [])]
         resource = step.resource if step else ""
-        s.add(Incident(title=f"{resource or plan.target}: apply {job.status}", source_id=plan.source_id,
-                       target=plan.target, resource=resource, job_id=job.id,
-                       detail={"plan_id": plan.id, "reason": job.reason, "errors": errors[:50],
-                               "step": step.step_name if step else ""}))
+        # the same resource failing again updates its open incident rather than opening another
+        incidents.open_or_update(
+            s, f"apply:{plan.source_id}:{plan.target}:{resource}", title=f"{resource or plan.target}: apply {job.status}",
+            origin="apply", source_id=plan.source_id, target=plan.target, resource=resource, job_id=job.id,
+            detail={"plan_id": plan.id, "reason": job.reason, "errors": errors[:50],
+                    "step": step.step_name if step else ""},
+            message=(errors[0] if errors else job.reason or f"apply {job.status}")[:500])

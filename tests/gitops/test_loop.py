@@ -204,4 +204,23 @@ def test_failed_convergence_opens_an_incident(world):
     world.sync("verify")
     with world.rt.db.session() as s:
         inc = s.scalars(select(Incident).where(Incident.source_id == world.source_id)).all()
-    assert inc and "did not converge" in inc[0].title
+    assert len(inc) == 1 and "did not converge" in inc[0].title and inc[0].state == "open"
+
+    # applied again and again not converging: the same incident, seen twice, not a second one
+    (row,) = plans(world.rt, world.source_id, "pending")
+    wait_job(world.rt, approve(world.rt, row))
+    (world.live / "web.json").write_text(json.dumps({"owner": f"{world.source_name}/app", "endpoint": "x"}))
+    world.sync("verify")
+    with world.rt.db.session() as s:
+        inc = s.scalars(select(Incident).where(Incident.source_id == world.source_id)).all()
+    assert [(i.state, i.occurrences) for i in inc] == [("open", 2)]
+
+    # applied once more (held now: the same changes did not converge before) and converged this
+    # time: the incident resolves itself, saying how
+    (row,) = plans(world.rt, world.source_id, "held")
+    wait_job(world.rt, approve(world.rt, row))
+    world.sync("verify")
+    with world.rt.db.session() as s:
+        (inc,) = s.scalars(select(Incident).where(Incident.source_id == world.source_id)).all()
+    assert inc.state == "resolved" and inc.resolved_by == "jarvis"
+    assert inc.resolution["action"] == "a later apply converged" and inc.resolution["plan_id"] == row.id

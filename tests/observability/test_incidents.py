@@ -3,10 +3,16 @@ structured note, every step in the timeline with who and when; the dashboard lis
 
 from __future__ import annotations
 
+import threading
 import uuid
 
+import pytest
+from sqlalchemy import select
+
 from controller import incidents
-from controller.store.models import Incident
+from controller.runtime import Runtime
+from controller.store.models import Incident, IncidentEvent
+from tests.conftest import make_settings
 
 
 def _open(runtime, **kw):
@@ -105,3 +111,50 @@ def test_the_list_filters_by_state_and_the_dashboard_shows_the_active_ones(runti
     assert active in listed and done not in listed and listed[active]["state"] == "open"
     assert dash["incident_counts"]["open"] >= 1 and dash["incident_counts"]["resolved"] >= 1
     assert client.get("/api/incidents?state=bogus", headers=operator.headers).status_code == 422
+
+
+def _race(rt, fingerprint: str, n: int) -> list[bool]:
+    """`n` sessions report the same problem at the same moment; returns who thinks it opened it."""
+    gate = threading.Barrier(n)
+    opened: list[bool] = []
+
+    def report() -> None:
+        gate.wait()
+        with rt.db.session() as db:
+            _, was_opened = incidents.open_or_update(db, fingerprint, title="web: apply error", origin="apply")
+        opened.append(was_opened)
+
+    threads = [threading.Thread(target=report) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return opened
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_concurrent_reports_of_one_problem_open_one_incident_and_count_every_sighting(database, runtime, tmp_path):
+    rt = runtime if database == "postgresql" else Runtime.start(
+        make_settings(tmp_path / "data", f"sqlite:///{tmp_path}/jarvis.db"), first_admin=False)
+    try:
+        fp = f"race:{uuid.uuid4().hex}"
+        opened = _race(rt, fp, 8)
+        with rt.db.session() as db:
+            rows = db.scalars(select(Incident).where(Incident.fingerprint == fp)).all()
+            seen = db.scalars(select(IncidentEvent.kind).where(IncidentEvent.incident_id == rows[0].id)).all()
+        assert len(opened) == 8 and opened.count(True) == 1
+        assert [(r.state, r.occurrences) for r in rows] == [("open", 8)]
+        assert sorted(seen) == ["opened"] + ["seen"] * 7
+    finally:
+        if rt is not runtime:
+            rt.close()
+
+
+def test_a_resolved_incident_cannot_be_reopened_beside_a_newer_active_one(runtime, client, operator):
+    first, fp, _ = _open(runtime)
+    client.patch(f"/api/incidents/{first}", headers=operator.headers,
+                 json={"state": "resolved", "resolution": {"cause": "c", "action": "a"}})
+    newer, _, opened = _open(runtime, fingerprint=fp)
+    assert opened and newer != first
+    res = client.patch(f"/api/incidents/{first}", headers=operator.headers, json={"state": "open"})
+    assert res.status_code == 409 and f"incident {newer} is already open" in res.json()["detail"]

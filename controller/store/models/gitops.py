@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.store.models.base import Base, utcnow
@@ -160,12 +160,21 @@ class Lease(Base):
     renewed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+ACTIVE_FINGERPRINT = "fingerprint IS NOT NULL AND state IN ('open', 'acknowledged')"
+
+
 class Incident(Base):
     """One incident, whatever opened it (a failed apply, an unconverged service, an alert...):
     open → acknowledged → resolved, with who and when; its timeline is `incident_events`."""
 
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_fingerprint_state", "fingerprint", "state"),)
+    __table_args__ = (
+        Index("ix_incidents_fingerprint_state", "fingerprint", "state"),
+        # at most one active incident per fingerprint: two workers seeing the same failure at once
+        # cannot open two (the loser's insert fails and it updates the winner's incident instead)
+        Index("uq_incidents_active_fingerprint", "fingerprint", unique=True,
+              postgresql_where=text(ACTIVE_FINGERPRINT), sqlite_where=text(ACTIVE_FINGERPRINT)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
