@@ -136,9 +136,16 @@ class Repository:
                  for arg in (f"--keep-{name}", str(int(keep[name])))]
         if not flags:
             return {"removed": 0}
-        groups = self.json("forget", "--tag", tag, "--group-by", "tags", *flags, "--prune") or []
+        # with --prune, restic prints prune's report after the JSON document: read only the document
+        out = self.run("forget", "--json", "--tag", tag, "--group-by", "tags", *flags, "--prune", timeout=3600)
+        groups = json.JSONDecoder().raw_decode(out.lstrip())[0] if out.strip() else []
         return {"removed": sum(len(g.get("remove") or []) for g in groups),
                 "kept": sum(len(g.get("keep") or []) for g in groups)}
+
+    def check(self, read_data_subset: str = "") -> str:
+        """`restic check` (optionally `--read-data-subset`); raises ResticError when the repository is damaged."""
+        return self.run("check", *(("--read-data-subset", read_data_subset) if read_data_subset else ()),
+                        timeout=6 * 3600)
 
     def backup_stream(self, produce: Callable[[IO[bytes]], None], filename: str, tags: Iterable[str]) -> dict[str, Any]:
         """Back up what `produce(out)` writes, as one file named `filename`; returns restic's summary.

@@ -9,6 +9,7 @@ A runbook folder:
     retry: {max_attempts: 1, on: [interrupted]}
     concurrency_key: "pg:{{ input.host }}"   # sandboxed Jinja2 over {input, connection}
     connection_type: ssh           # optional: input carries `connection`, a connection name
+    connections: {repository: backup-repository}   # optional: further named connections, by input key
     playbook: playbook.yml         # next to runbook.yaml
     input: {type: object, ...}     # JSON Schema (draft 2020-12)
 
@@ -64,6 +65,9 @@ class Runbook(BaseModel):
     retry: Retry = Field(default_factory=Retry)
     concurrency_key: str = ""
     connection_type: str | None = None
+    # further connections a step needs besides `connection` (a backup's repository): input key -> type;
+    # each reaches the playbook as `jarvis_connections[<key>]` in the one step shape
+    connections: dict[str, str] = Field(default_factory=dict)
     playbook: str
     input: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     folder: Path
@@ -243,14 +247,18 @@ def _touches_secret(runbook: Runbook, err) -> bool:
 
 
 def _with_connection_input(runbook: Runbook) -> Runbook:
-    """A runbook with `connection_type` takes `connection` (a connection name) in its input."""
-    if not runbook.connection_type or "connection" in runbook._properties():
+    """A runbook with `connection_type` takes `connection` (a connection name) in its input, and one
+    input per entry of `connections` (each a connection name of that type)."""
+    wanted = {**({"connection": runbook.connection_type} if runbook.connection_type else {}), **runbook.connections}
+    missing = {key: type_ for key, type_ in wanted.items() if key not in runbook._properties()}
+    if not missing:
         return runbook
     schema = copy.deepcopy(runbook.input)
-    schema.setdefault("properties", {})["connection"] = {
-        "type": "string", "minLength": 1,
-        "description": f"Name of the {runbook.connection_type} connection to run against."}
-    schema["required"] = [*schema.get("required", []), "connection"]
+    for key, type_ in missing.items():
+        what = "to run against" if key == "connection" else f"for {key}"
+        schema.setdefault("properties", {})[key] = {
+            "type": "string", "minLength": 1, "description": f"Name of the {type_} connection {what}."}
+        schema["required"] = [*schema.get("required", []), key]
     return runbook.model_copy(update={"input": schema})
 
 

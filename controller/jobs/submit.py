@@ -88,27 +88,40 @@ def runbook_request(db: Session, catalog: Catalog, name: str, raw_input: Any, *,
         if conn.type != rb.connection_type:
             raise Invalid(f"connection {conn_name!r} is a {conn.type} connection; {name} needs {rb.connection_type}",
                           errors=[{"field": "input.connection", "message": f"needs a {rb.connection_type} connection"}])
+    extra = {key: _named_connection(db, rb.name, key, type_, inp.get(key)) for key, type_ in rb.connections.items()}
     try:
         key = rb.concurrency_key_for(inp, conn_name)
     except Exception as exc:   # a template that fails (or tries to escape the sandbox) is the runbook's bug
         raise Invalid(f"runbook {name}: concurrency key cannot be rendered: {exc}") from None
     return JobRequest(runbook=rb.name, title=rb.title, input=rb.public_input(inp), secret_env=rb.secret_env(inp),
-                      steps=[{"name": rb.name, "playbook": str(rb.playbook_path), "vars": {}, "resource": ""}],
+                      steps=[{"name": rb.name, "playbook": str(rb.playbook_path), "vars": {}, "resource": "",
+                              **({"connections": extra} if extra else {})}],
                       connection=conn_name, concurrency_key=key, timeout_s=rb.timeout,
                       max_attempts=rb.retry.max_attempts, retry_on=list(rb.retry.on), trigger=trigger,
                       created_by=user_email)
 
 
-def _missing_connection(db: Session, runbook: str, type_: str, asked: str | None) -> Invalid:
+def _named_connection(db: Session, runbook: str, key: str, type_: str, name: str | None) -> str:
+    """A further connection of a runbook (`connections:`), checked like `connection`: its name."""
+    conn = db.query(Connection).filter_by(name=name).one_or_none() if name else None
+    if conn is None:
+        raise _missing_connection(db, runbook, type_, name, key)
+    if conn.type != type_:
+        raise Invalid(f"connection {name!r} is a {conn.type} connection; {runbook} needs {type_} for {key}",
+                      errors=[{"field": f"input.{key}", "message": f"needs a {type_} connection"}])
+    return str(name)
+
+
+def _missing_connection(db: Session, runbook: str, type_: str, asked: str | None, key: str = "connection") -> Invalid:
     """What is missing and how to fix it: the connections that would do, or where to add the first."""
     choices = connections.names_of_type(db, type_)
     if not choices:
         return Invalid(f"{runbook} needs a {type_} connection and there is none yet: an admin adds one in "
                        "Settings → Connections (or POST /api/connections)",
-                       errors=[{"field": "input.connection", "message": f"add a {type_} connection first"}])
-    fix = "set input.connection to " + (choices[0] if len(choices) == 1 else "one of " + ", ".join(choices))
+                       errors=[{"field": f"input.{key}", "message": f"add a {type_} connection first"}])
+    fix = f"set input.{key} to " + (choices[0] if len(choices) == 1 else "one of " + ", ".join(choices))
     what = f"connection {asked!r} does not exist" if asked else f"{runbook} needs a {type_} connection"
-    return Invalid(f"{what}: {fix}", errors=[{"field": "input.connection", "message": fix}])
+    return Invalid(f"{what}: {fix}", errors=[{"field": f"input.{key}", "message": fix}])
 
 
 def rerun_request(store: SecretBackend, old: Job, by: str) -> JobRequest:

@@ -160,16 +160,18 @@ class Worker:
                 if cancel.is_set():
                     status, reason = "canceled", "canceled"
                     break
+                extra_vars, extra_env = self._step_connections(step)
                 step_id = self._step_started(job, pos, step)
                 ssh_vars = _known_hosts(private, conn)
                 spec = RunSpec(
                     private_dir=private, playbook=Path(step["playbook"]), ident=f"step{pos}",
                     extravars={"input": job.input_json, **(step.get("vars") or {}), **ssh_vars,
                                "jarvis_job": {"id": job.id, "attempt": job.attempt},
-                               **conn_vars,
+                               **conn_vars, **extra_vars,
                                "jarvis_backups_dir": str(settings.data_dir / "backups")},
                     inventory=(step.get("vars") or {}).get("inventory"),
-                    envvars={**conn_env, **submit.step_env(env, pos)}, ssh_key=ssh_key, timeout=remaining,
+                    envvars={**conn_env, **extra_env, **submit.step_env(env, pos)}, ssh_key=ssh_key,
+                    timeout=remaining,
                     host_key_checking=bool((conn.config if conn else {}).get("host_key_checking", True)),
                 )
                 result = run_playbook(spec, on_event=lambda e, n=step["name"]: sink.add(e, n),
@@ -194,6 +196,21 @@ class Worker:
             status, reason = "error", f"{len(failed)} step(s) failed: " + "; ".join(failed)[:450]
         output["last_counter"] = last
         return status, reason, output
+
+    def _step_connections(self, step: dict) -> tuple[dict[str, Any], dict[str, str]]:
+        """A step's further connections (`connections:` of its runbook): `jarvis_connections` and their env."""
+        named = step.get("connections") or {}
+        if not named:
+            return {}, {}
+        values: dict[str, Any] = {}
+        env: dict[str, str] = {}
+        with self.rt.db.session() as s:
+            for role, name in named.items():
+                info = submit.connection_for(s, self.rt.secrets, name)
+                prefix = step_connection.extra_prefix(role)
+                values[role] = step_connection.to_vars(info, prefix)
+                env.update(step_connection.to_env(info, prefix))
+        return {step_connection.EXTRA_VAR: values}, env
 
     def _step_started(self, job: Job, pos: int, step: dict) -> int:
         with self.rt.db.session() as s:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import uuid
 
-import psycopg
 import pytest
 
 from controller import connections
@@ -58,23 +57,3 @@ def test_connection_of_the_wrong_type_is_422(jobs_client, jobs_rt, operator):
     r = jobs_client.post("/api/runbooks/gather-facts/execute", headers=operator.headers,
                          json={"input": {"connection": "not-ssh", "host": "x"}})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "input.connection"
-
-
-def test_backup_postgres_to_a_downloadable_artifact(jobs_client, jobs_rt, operator):
-    from tests.support import pg
-
-    name = pg.create_database("jarvis_bk")
-    try:
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1/{name}", autocommit=True) as c:
-            c.execute("CREATE TABLE t (x int)")
-            c.execute("INSERT INTO t VALUES (42)")
-        r = jobs_client.post("/api/runbooks/backup-postgres/execute", headers=operator.headers,
-                             json={"input": {"database": name, "keep": 2}})
-        job = wait_job(jobs_rt, r.json()["id"])
-        assert job.status == "success", job.reason
-        detail = jobs_client.get(f"/api/jobs/{job.id}", headers=operator.headers).json()
-        (art,) = [a for a in detail["artifacts"] if a["name"].endswith(".dump")]
-        dump = jobs_client.get(art["url"], headers=operator.headers)
-        assert dump.status_code == 200 and dump.content.startswith(b"PGDMP")   # pg_dump's custom format
-    finally:
-        pg.drop_database(name)
