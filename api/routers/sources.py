@@ -165,10 +165,7 @@ def manifests(source_id: int, db: DbDep) -> list[dict]:
     rows = db.scalars(select(Manifest).where(Manifest.source_id == source_id, Manifest.revision == src.last_revision)
                       .order_by(Manifest.path)).all()
     out = []
-    for m in rows:
-        good = m if m.valid else db.scalar(select(Manifest).where(Manifest.source_id == source_id,
-                                                                  Manifest.path == m.path, Manifest.valid.is_(True))
-                                           .order_by(Manifest.id.desc()))
+    for m in rows:   # the version in force was found in commit order when the revision was synced
         out.append({"path": m.path, "name": m.name, "revision": m.revision, "valid": m.valid, "errors": m.errors,
-                    "in_force_revision": good.revision if good else None})
+                    "in_force_revision": m.in_force_revision})
     return out

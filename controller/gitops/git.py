@@ -239,6 +239,17 @@ class Mirror:
             paths.add(delta.new_file.path)
         return paths
 
+    def first_parents(self, sha: str, limit: int = 200) -> list[str]:
+        """`sha` and its first-parent ancestors, newest first: the order commits took effect."""
+        out: list[str] = []
+        commit = self._commit(sha)
+        while len(out) < limit:
+            out.append(str(commit.id))
+            if not commit.parents:
+                break
+            commit = commit.parents[0]
+        return out
+
     def is_ancestor(self, old_sha: str, new_sha: str) -> bool:
         """Whether `new_sha` descends from `old_sha` (False after a force push rewrote history)."""
         if old_sha == new_sha:

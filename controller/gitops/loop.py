@@ -14,17 +14,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select, update
 
 from controller import connections, registry
-from controller.gitops import decisions
+from controller.gitops import decisions, in_force
 from controller.gitops.git import Credentials, GitError
 from controller.gitops.planner import TargetPlan, plan_manifest
 from controller.gitops.repo import SourceRef, snapshot
 from controller.gitops.status import sync_status
-from controller.manifests.loader import parse_manifest
 from controller.plans import SafetyLimits
 from controller.runtime import Runtime
 from controller.store.models import (
     DriftItem,
-    Manifest,
     PlanRow,
     ReconcileRun,
     Revision,
@@ -92,6 +90,8 @@ def sync_source(rt: Runtime, source_id: int, trigger: str, limits: SafetyLimits 
 def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits: SafetyLimits) -> None:
     snap = snapshot(source_ref(rt, source))
     rev = snap.revision
+    previous = source.last_revision
+    history = snap.history()
     result.revision = rev.sha
     with rt.db.session() as db:
         new_revision = source.last_revision != rev.sha
@@ -117,7 +117,10 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
     summary = {"manifests": 0, "invalid": 0, "create": 0, "update": 0, "delete": 0}
     for path, raw in sorted(snap.manifests.items()):
         summary["manifests"] += 1
-        manifest, fallback_rev, errors = _manifest_in_force(rt, source.id, path, rev.sha, raw, known)
+        with rt.db.session() as db:
+            state = in_force.store_and_resolve(db, source.id, path, rev.sha, raw, known, history, previous)
+        manifest, errors = state.manifest, state.errors
+        fallback_rev = None if state.valid else (state.revision or rev.sha)
         if fallback_rev is not None:
             summary["invalid"] += 1
         if manifest is None:
@@ -143,32 +146,6 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
 def _connection(rt: Runtime, name: str):
     with rt.db.session() as db:
         return connections.info(rt.secrets, connections.by_name(db, name))
-
-
-def _manifest_in_force(rt: Runtime, source_id: int, path: str, sha: str, raw: bytes, known: set[str]):
-    """(manifest model or None, revision of the fallback when the current text is invalid, its errors)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text, parsed = None, None
-    parsed = parse_manifest(text, path, known_connections=known) if text is not None else None
-    errors = [str(e) for e in parsed.errors] if parsed else [f"{path}: not UTF-8 text"]
-    valid = parsed is not None and not parsed.errors
-    with rt.db.session() as db:
-        row = db.scalar(select(Manifest).where(Manifest.source_id == source_id, Manifest.path == path,
-                                               Manifest.revision == sha))
-        if row is None:
-            db.add(Manifest(source_id=source_id, path=path, revision=sha, content=text or "", valid=valid,
-                            errors=errors, name=parsed.manifest.name if valid else "",
-                            desired=parsed.manifest.model_dump(mode="json", exclude_none=True) if valid else {}))
-        if valid:
-            return parsed.manifest, None, []
-        good = db.scalar(select(Manifest).where(Manifest.source_id == source_id, Manifest.path == path,
-                                                Manifest.valid.is_(True)).order_by(Manifest.id.desc()))
-        if good is None:
-            return None, sha, errors
-        again = parse_manifest(good.content, path)   # references were checked when it was stored
-        return (again.manifest if not again.errors else None), good.revision, errors
 
 
 def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, result: SyncResult, summary: dict,

@@ -18,6 +18,11 @@ class Snapshot:
     revision: Revision
     manifests: dict[str, bytes]
     files: RepoFiles
+    mirror: Mirror | None = None     # None for a working tree, which has no history
+
+    def history(self) -> list[str] | None:
+        """This revision and its first-parent ancestors, newest first (None: no history)."""
+        return self.mirror.first_parents(self.revision.sha) if self.mirror is not None else None
 
 
 class RepoFiles(Mapping[str, bytes]):
@@ -90,4 +95,4 @@ def snapshot(ref: SourceRef) -> Snapshot:
     mirror = Mirror(ref.mirror_dir)
     revision = mirror.fetch(ref.url, ref.branch, ref.credentials)
     manifests = mirror.read_manifests(revision.sha, ref.paths)
-    return Snapshot(revision, manifests, RepoFiles(lambda p, sha=revision.sha: mirror.read_file(sha, p)))
+    return Snapshot(revision, manifests, RepoFiles(lambda p, sha=revision.sha: mirror.read_file(sha, p)), mirror)

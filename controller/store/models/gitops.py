@@ -52,7 +52,8 @@ class Revision(Base):
 
 
 class Manifest(Base):
-    """One orch.yaml as parsed at one revision. The newest valid row per path is the state in force."""
+    """One orch.yaml as parsed at one revision, and which revision's version is in force when this
+    revision is the source's head (itself when valid; else the last valid one in commit order)."""
 
     __tablename__ = "manifests"
     __table_args__ = (UniqueConstraint("source_id", "path", "revision", name="uq_manifests_source_path_rev"),
@@ -67,6 +68,8 @@ class Manifest(Base):
     desired: Mapped[dict[str, Any]] = mapped_column(default=dict)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     valid: Mapped[bool] = mapped_column(default=False)
+    in_force_revision: Mapped[str | None] = mapped_column(String(80))
+    files: Mapped[list[Any]] = mapped_column(default=list)   # other repository files it read (compose, configs)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
