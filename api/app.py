@@ -13,6 +13,7 @@ from api.middleware import RequestMiddleware
 from api.routers import (
     audit,
     auth,
+    backups,
     connection_types,
     connections,
     dashboard,
@@ -33,7 +34,7 @@ from controller.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
            sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
-           metrics.router, incidents.router]
+           metrics.router, incidents.router, backups.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,
