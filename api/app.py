@@ -14,6 +14,7 @@ from api.routers import (
     alerts,
     audit,
     auth,
+    backups,
     connection_types,
     connections,
     dashboard,
@@ -34,7 +35,7 @@ from controller.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
            sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
-           metrics.router, incidents.router, alerts.router]
+           metrics.router, incidents.router, alerts.router, backups.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,

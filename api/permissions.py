@@ -49,4 +49,7 @@ ACTIONS: dict[str, Rule] = {
     # incidents: everyone sees them; operators acknowledge, annotate and resolve them
     "incidents.read": Rule("viewer"),
     "incidents.write": Rule("operator"),
+    # backups: everyone sees them; operators run them and their checks (restores are runbooks: admin)
+    "backups.read": Rule("viewer"),
+    "backups.run": Rule("operator"),
 }

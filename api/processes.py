@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from controller.backups import schedule as backup_schedule
+from controller.backups.service import BackupScheduler
 from controller.gitops import outcomes
 from controller.gitops.service import start_controller
 from controller.jobs.service import JobsService
@@ -18,7 +20,7 @@ from controller.runtime import Runtime
 from controller.settings import Settings
 
 log = logging.getLogger(__name__)
-AFTER_JOB = (outcomes.job_finished,)
+AFTER_JOB = (outcomes.job_finished, backup_schedule.job_finished)
 
 
 def jobs_service(rt: Runtime) -> JobsService:
@@ -37,7 +39,10 @@ def start(rt: Runtime) -> list:
         parts.append(jobs.start_worker())
         parts.append(jobs.start_sweeper())
     if rt.settings.run_controller:
-        parts.append(start_controller(rt))
+        ctl = start_controller(rt)
+        parts.append(ctl)
+        # backups fire on the leading controller only (the lease the reconcile loop holds)
+        parts.append(BackupScheduler(rt, jobs, lambda: ctl.lease.leading).start())
     return parts
 
 

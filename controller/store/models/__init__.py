@@ -2,6 +2,7 @@
 
 from controller.store.models.audit import AuditEntry
 from controller.store.models.auth import AppSetting, OneTimeToken, RecoveryCode, RefreshToken, User
+from controller.store.models.backups import BackupCheck, BackupSchedule
 from controller.store.models.base import Base, utcnow
 from controller.store.models.connections import Connection
 from controller.store.models.gitops import (
@@ -20,5 +21,5 @@ from controller.store.models.incidents import IncidentEvent
 from controller.store.models.jobs import FINAL, Job, JobArtifact, JobEvent, JobStep
 
 __all__ = ["DriftItem", "Incident", "IncidentEvent", "Lease", "Manifest", "PlanRow", "ReconcileRun", "Revision", "Source",
-           "TargetStatus", "WebhookDelivery", "AppSetting", "AuditEntry", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "OneTimeToken", "RecoveryCode", "RefreshToken",
+           "TargetStatus", "WebhookDelivery", "AppSetting", "AuditEntry", "BackupCheck", "BackupSchedule", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "OneTimeToken", "RecoveryCode", "RefreshToken",
            "User", "utcnow"]

@@ -1,0 +1,69 @@
+"""Scheduled backups: each with its schedule, last results and checks; snapshots from the repository."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from api.schemas.common import Input, Output
+
+
+class BackupCheckPublic(Output):
+    id: int
+    kind: str
+    status: str
+    detail: str
+    job_id: int | None
+    at: dt.datetime
+
+
+class BackupPublic(Output):
+    id: int
+    name: str
+    manifest_path: str
+    source_id: int | None
+    runbook: str
+    schedule: str
+    timezone: str
+    repository: str
+    target: str
+    error: str
+    next_run_at: dt.datetime | None
+    last_run_at: dt.datetime | None
+    last_job_id: int | None
+    last_status: str
+    last_error: str
+    last_success_at: dt.datetime | None
+    last_snapshot_id: str
+    last_size: int | None
+    last_added: int | None
+    snapshot_count: int | None
+    check_status: str
+    checked_at: dt.datetime | None
+    check_detail: str
+    status_text: str
+    incident_id: int | None
+
+
+class SnapshotPublic(Output):
+    id: str
+    short_id: str
+    time: str
+    size: int | None = None
+    files: int | None = None
+
+
+class BackupDetail(BackupPublic):
+    input: dict[str, Any]
+    snapshots: list[SnapshotPublic]
+    snapshots_error: str
+    checks: list[BackupCheckPublic]
+
+
+class CheckIn(Input):
+    kind: Literal["check", "restore"] = "check"
+
+
+class BackupQueued(Output):
+    job_id: int
+    status: str

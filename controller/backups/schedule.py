@@ -1,0 +1,238 @@
+"""Backups from manifests, on their schedules: the rows of the `backups` table, kept in step with the
+`backups:` entries of the manifests in force, fired by the leading controller as ordinary runbook jobs.
+
+- `sync_entries` makes one row per entry (key: source, manifest path, name); a removed entry loses its
+  row. An entry whose cron, runbook or inputs are wrong keeps a row with `error` set, never fires, and
+  shows the reason; the manifest's other entries still run.
+- `fire_due` claims each due row with a conditional update on `next_run_at` (two controllers never fire
+  one slot twice) and sets the next slot from *now*: runs missed while no controller ran collapse into
+  one catch-up run, never several. A backup whose last job has not ended is not started again.
+- `job_finished` (an after-job hook) records the outcome: success only when the job reports a snapshot
+  the repository listed after the backup; anything else is an error that opens or updates the
+  backup's incident through `controller.incidents.open_or_update`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from controller import incidents
+from controller.errors import Conflict
+from controller.jobs.catalog import Catalog
+from controller.store.models import FINAL, BackupCheck, BackupSchedule, Job, Manifest, Source, utcnow
+
+log = logging.getLogger(__name__)
+SCHEDULER = "scheduler"
+TARGETS = {"backup-volume": ("volume", "volume"), "backup-postgres": ("postgres", "database")}
+VERIFY = {"backup-volume": "verify-volume"}
+
+
+def trigger_for(schedule: str, timezone: str = "UTC") -> CronTrigger:
+    return CronTrigger.from_crontab(schedule, timezone=timezone or "UTC")
+
+
+def next_after(row: BackupSchedule, now: dt.datetime) -> dt.datetime | None:
+    return trigger_for(row.schedule, row.timezone).get_next_fire_time(None, now)
+
+
+def fingerprint(row: BackupSchedule) -> str:
+    return f"backup:{row.key}"
+
+
+def target_of(runbook: str, input: dict[str, Any]) -> str:
+    kind, field = TARGETS.get(runbook, ("", ""))
+    return f"{kind}:{input.get(field)}" if kind and input.get(field) else ""
+
+
+def entries_in_force(db: Session) -> Iterable[tuple[Source, Manifest]]:
+    """(source, manifest) for each manifest file of each source's current revision, in its version in
+    force (the newest valid one: a broken push keeps the last good schedules)."""
+    for source in db.scalars(select(Source).where(Source.enabled.is_(True), Source.last_revision.is_not(None))):
+        paths = set(db.scalars(select(Manifest.path).where(Manifest.source_id == source.id,
+                                                           Manifest.revision == source.last_revision)))
+        for path in sorted(paths):
+            good = db.scalar(select(Manifest).where(Manifest.source_id == source.id, Manifest.path == path,
+                                                    Manifest.valid.is_(True)).order_by(Manifest.id.desc()).limit(1))
+            if good is not None:
+                yield source, good
+
+
+def sync_entries(db: Session, catalog: Catalog, now: dt.datetime | None = None) -> dict[str, int]:
+    """Rows for every `backups:` entry in force; rows of entries gone are removed."""
+    now = now or utcnow()
+    seen: set[str] = set()
+    counts = {"added": 0, "changed": 0, "removed": 0}
+    for source, manifest in entries_in_force(db):
+        desired = manifest.desired or {}
+        for entry in desired.get("backups") or []:
+            key = f"{source.id}:{manifest.path}:{entry['name']}"
+            seen.add(key)
+            what = _upsert(db, catalog, source, manifest, desired, entry, key, now)
+            counts[what] = counts.get(what, 0) + 1
+    for row in db.scalars(select(BackupSchedule).where(BackupSchedule.source_id.is_not(None))):
+        if row.key not in seen:
+            db.delete(row)
+            counts["removed"] += 1
+    counts.pop("same", None)
+    return counts
+
+
+def _upsert(db: Session, catalog: Catalog, source: Source, manifest: Manifest, desired: dict[str, Any],
+            entry: dict[str, Any], key: str, now: dt.datetime) -> str:
+    runbook = catalog.get(entry["runbook"])
+    input = dict(entry.get("with") or {})
+    if runbook is not None and runbook.connection_type == "docker" and "connection" not in input:
+        swarm = (desired.get("connections") or {}).get("swarm")
+        if swarm:
+            input["connection"] = swarm          # the manifest's docker connection, as its services use
+    tz = str(entry.get("timezone") or "UTC")
+    error = ""
+    where = f"{manifest.path}: backups.{entry['name']}"
+    try:
+        trigger_for(entry["schedule"], tz)
+    except (ValueError, KeyError) as exc:
+        error = f"{where}.schedule: {exc}"
+    if runbook is None:
+        error = error or f"{where}.runbook: no runbook named {entry['runbook']!r} in the catalog"
+    else:
+        problems = catalog.validate_input(runbook.name, input)
+        if problems:
+            error = error or f"{where}.with: " + "; ".join(
+                f"{p['path'].replace('input', 'with', 1)}: {p['message']}" for p in problems)
+        input = runbook.public_input(input)
+    row = db.scalar(select(BackupSchedule).where(BackupSchedule.key == key))
+    fields = dict(source_id=source.id, manifest_path=manifest.path, name=entry["name"], runbook=entry["runbook"],
+                  schedule=entry["schedule"], timezone=tz, input=input, error=error,
+                  target=target_of(entry["runbook"], input))
+    if row is None:
+        row = BackupSchedule(key=key, created_at=now, updated_at=now, **fields)
+        row.next_run_at = None if error else next_after(row, now)
+        row.last_status = "invalid" if error else "never"
+        db.add(row)
+        return "added"
+    changed = any(getattr(row, k) != v for k, v in fields.items())
+    if changed:
+        timing = (row.schedule, row.timezone) != (fields["schedule"], tz)
+        for k, v in fields.items():
+            setattr(row, k, v)
+        row.updated_at = now
+        if error:
+            row.next_run_at, row.last_status = None, "invalid"
+        elif timing or row.next_run_at is None:
+            row.next_run_at = next_after(row, now)
+            if row.last_status == "invalid":
+                row.last_status = "never"
+    return "changed" if changed else "same"
+
+
+def start_run(db: Session, jobs, row: BackupSchedule, *, by: str = SCHEDULER, role: str = "admin",
+              trigger: str = "schedule") -> Job:
+    """Queue the backup's runbook job now (a schedule slot or Run now) and mark the row running."""
+    if row.error:
+        raise Conflict(f"backup {row.name} cannot run: {row.error}")
+    job = jobs.run_runbook(db, row.runbook, dict(row.input), user_email=by, user_role=role, trigger=trigger)
+    db.execute(update(BackupSchedule).where(BackupSchedule.id == row.id)
+               .values(last_job_id=job.id, last_run_at=utcnow(), last_status="running", last_error=""))
+    db.commit()
+    return job
+
+
+def fire_due(rt, jobs, now: dt.datetime | None = None) -> list[int]:
+    """Start every backup whose slot has come; the job ids started."""
+    now = now or utcnow()
+    started: list[int] = []
+    with rt.db.session() as db:
+        due = db.scalars(select(BackupSchedule).where(BackupSchedule.error == "",
+                                                      BackupSchedule.next_run_at <= now)).all()
+        for row in due:
+            slot = row.next_run_at
+            nxt = next_after(row, now)
+            claimed = db.execute(update(BackupSchedule).where(BackupSchedule.id == row.id,
+                                                              BackupSchedule.next_run_at == slot)
+                                 .values(next_run_at=nxt)).rowcount
+            db.commit()
+            if not claimed:
+                continue
+            if row.last_job_id and db.scalar(select(Job.status).where(Job.id == row.last_job_id)) not in FINAL:
+                log.warning("backup %s: the last run is still going; this slot is skipped", row.name)
+                continue
+            try:
+                started.append(start_run(db, jobs, row).id)
+            except Exception as exc:   # a connection removed since the sync: the backup fails loudly
+                db.rollback()
+                _failed(db, row, f"could not start: {exc}", None)
+                db.commit()
+    return started
+
+
+def _failed(db: Session, row: BackupSchedule, why: str, job_id: int | None) -> None:
+    row = db.get(BackupSchedule, row.id) or row
+    row.last_status, row.last_error = "error", why[:2000]
+    incidents.open_or_update(db, fingerprint(row), title=f"Backup {row.name} failed", origin="backup",
+                             severity="critical", target=row.target, resource=row.name, source_id=row.source_id,
+                             job_id=job_id, detail={"backup_id": row.id, "runbook": row.runbook}, message=why[:500])
+
+
+def job_finished(db: Session, job_id: int, status: str) -> None:
+    """After-job hook: a backup's run, or one of its checks, ended."""
+    check = db.scalar(select(BackupCheck).where(BackupCheck.job_id == job_id))
+    if check is not None:
+        _check_finished(db, check, job_id, status)
+        return
+    row = db.scalar(select(BackupSchedule).where(BackupSchedule.last_job_id == job_id))
+    if row is None:
+        return
+    job = db.get(Job, job_id)
+    result = (job.output_json or {}).get("backup") or {}
+    if status == "success" and result.get("snapshot_id"):
+        row.last_status, row.last_error, row.last_success_at = "success", "", utcnow()
+        row.last_snapshot_id = str(result["snapshot_id"])
+        row.last_size, row.last_added = result.get("size"), result.get("added")
+        row.snapshot_count = result.get("snapshots")
+        return
+    why = job.reason or ("the job reported no snapshot" if status == "success" else status)
+    _failed(db, row, why, job_id)
+
+
+def start_check(db: Session, jobs, row: BackupSchedule, kind: str, *, by: str, role: str) -> Job:
+    """`restic check` of the backup's repository (kind "check"), or a test restore ("restore")."""
+    repo = row.input.get("repository")
+    if kind == "check":
+        job = jobs.run_runbook(db, "check-repository", {"connection": repo}, user_email=by, user_role=role)
+    else:
+        verify = VERIFY.get(row.runbook)
+        if verify is None:
+            raise Conflict(f"backup {row.name}: no test restore for {row.runbook} yet")
+        keys = set(jobs.catalog.get(verify).input.get("properties", {}))
+        job = jobs.run_runbook(db, verify, {k: v for k, v in row.input.items() if k in keys},
+                               user_email=by, user_role=role)
+    db.add(BackupCheck(backup_id=row.id, kind=kind, status="running", job_id=job.id))
+    db.execute(update(BackupSchedule).where(BackupSchedule.id == row.id).values(check_status="running"))
+    db.commit()
+    return job
+
+
+def _check_finished(db: Session, check: BackupCheck, job_id: int, status: str) -> None:
+    job = db.get(Job, job_id)
+    out = job.output_json or {}
+    result = out.get("check") or out.get("verify") or {}
+    ok = status == "success" and not result.get("failed", True)
+    check.status = "ok" if ok else "failed"
+    check.detail = str(result.get("msg") or job.reason or status)[:2000]
+    row = db.get(BackupSchedule, check.backup_id)
+    if row is None:
+        return
+    row.check_status, row.checked_at, row.check_detail = check.status, utcnow(), check.detail
+    if not ok:
+        what = "repository check" if check.kind == "check" else "test restore"
+        incidents.open_or_update(db, f"{fingerprint(row)}:{check.kind}", title=f"Backup {row.name}: {what} failed",
+                                 origin="backup", severity="critical", target=row.target, resource=row.name,
+                                 source_id=row.source_id, job_id=job_id, detail={"backup_id": row.id},
+                                 message=check.detail[:500])
