@@ -1,7 +1,7 @@
 """manifests: the revision in force at each revision, and the files each manifest read
 
 Revision ID: 0005
-Revises: observability_incidents
+Revises: backups_schedules
 Create Date: 2026-12-03 06:40:00
 
 `in_force_revision` is stored when a revision is synced (the last valid version in commit order);
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 
 revision = '0005'
-down_revision = 'observability_incidents'
+down_revision = 'backups_schedules'
 branch_labels = None
 depends_on = None
 
