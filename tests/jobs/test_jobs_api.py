@@ -24,8 +24,8 @@ def test_catalog_lists_builtin_and_test_runbooks(jobs_client, viewer):
     r = jobs_client.get("/api/runbooks", headers=viewer.headers)
     names = {rb["name"] for rb in r.json()}
     assert {"gather-facts", "backup-postgres", "restore-postgres", "test-echo"} <= names
-    only = jobs_client.get("/api/runbooks", params={"category": "database"}, headers=viewer.headers).json()
-    assert only and all(rb["category"] == "database" for rb in only)
+    only = jobs_client.get("/api/runbooks", params={"category": "backup"}, headers=viewer.headers).json()
+    assert only and all(rb["category"] == "backup" for rb in only)
     one = jobs_client.get("/api/runbooks/test-echo", headers=viewer.headers).json()
     assert one["input_schema"]["required"] == ["message"]
     assert jobs_client.get("/api/runbooks/nope", headers=viewer.headers).status_code == 404
