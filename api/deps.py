@@ -11,10 +11,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.permissions import ACTIONS
+from controller.accounts import liveness
 from controller.errors import Forbidden, RateLimited, Unauthorized
 from controller.roles import at_least
 from controller.runtime import Runtime
-from controller.security.tokens import AccessClaims, TokenError, decode_access_token
+from controller.security.tokens import AccessClaims, TokenError, csrf_token, decode_access_token
 from controller.store.models import User
 
 ACCESS_COOKIE = "jarvis_at"
@@ -69,13 +70,17 @@ def authenticate(request: Request, runtime: Runtime, db: Session) -> Principal:
         claims = decode_access_token(runtime.jwt_key, runtime.settings.jwt_issuer, token)
     except TokenError:
         raise Unauthorized("invalid or expired token") from None
+    ended = liveness.for_runtime(runtime).end_reason(claims.sid)
+    if ended:
+        raise Unauthorized(f"session ended ({ended}); log in again", reason="session_ended")
     user = db.get(User, claims.user_id)
     if user is None or not user.active:
         raise Unauthorized("account disabled")
     if via_cookie and request.method not in SAFE_METHODS:
-        # double-submit CSRF check for cookie sessions (bearer tokens are not sent by browsers on their own)
-        sent, expected = request.headers.get(CSRF_HEADER, ""), request.cookies.get(CSRF_COOKIE, "")
-        if not expected or not hmac.compare_digest(sent, expected):
+        # double-submit CSRF check for cookie sessions (bearer tokens are not sent by browsers on their
+        # own): the header must carry this session's token, which no other session's cookie holds
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), csrf_token(runtime.jwt_key, claims.sid).encode()):
             raise Forbidden("missing or wrong CSRF token")
     return Principal(user=user, claims=claims, via_cookie=via_cookie)
 

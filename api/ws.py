@@ -5,7 +5,10 @@ batch is serialised once and sent as one frame to every watcher it suits. Order 
 to the live bus first, then send the stored events after the cursor, then live batches (skipping
 what was already sent, filling any gap from the database). `end` goes out only once every event up
 to the job's last counter has been sent. A client too slow for its bounded buffer is told
-`{"type": "resume", "after": N}` and closed; it reconnects from N.
+`{"type": "resume", "after": N}` and closed; it reconnects from N. The caller's session is checked
+at connect and every `SESSION_CHECK_S` while open: once it ends (logout, password change, a reused
+refresh token) the socket is told `{"type": "error", "detail": "session ended: ..."}` and closed
+with code 4401 and that reason.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -22,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ACCESS_COOKIE
 from api.instruments import WS_WATCHERS
+from controller.accounts import liveness
 from controller.errors import JarvisError
 from controller.jobs.events import public_event
 from controller.jobs.service import JobsService
@@ -33,9 +38,11 @@ router = APIRouter()
 BUFFER = 2_000         # batches buffered per watcher before it is told to resume
 PAGE = 1_000
 POLL_S = 2.0           # also checks the table, in case the end was published where this process can't hear
+SESSION_CHECK_S = 0.4  # with liveness's cache, an ended session closes its sockets within a second
 
 
-def _authenticate(ws: WebSocket) -> int | None:
+def _authenticate(ws: WebSocket) -> tuple[int, str] | None:
+    """(user id, session id) of a caller whose session is open, else None."""
     rt = ws.app.state.runtime
     auth = ws.headers.get("authorization", "")
     token = auth[7:].strip() if auth.lower().startswith("bearer ") else ws.query_params.get("token")
@@ -53,11 +60,11 @@ def _authenticate(ws: WebSocket) -> int | None:
         claims = decode_access_token(rt.jwt_key, rt.settings.jwt_issuer, token)
     except TokenError:
         return None
-    if claims.scope != "full":
+    if claims.scope != "full" or liveness.for_runtime(rt).end_reason(claims.sid):
         return None
     with rt.db.session() as s:
         user = s.get(User, claims.user_id)
-        return user.id if user and user.active else None
+        return (user.id, claims.sid) if user and user.active else None
 
 
 def _events(rt, job_id: int, after: int, upto: int | None = None) -> list[dict]:
@@ -80,11 +87,11 @@ def _job_state(rt, job_id: int) -> tuple[str, int] | None:
 async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
     rt = ws.app.state.runtime
     try:
-        user_id = await run_in_threadpool(_authenticate, ws)
+        caller = await run_in_threadpool(_authenticate, ws)
     except JarvisError:
-        user_id = None
+        caller = None
     await ws.accept()
-    if user_id is None:
+    if caller is None:
         await ws.send_json({"type": "error", "detail": "not authenticated"})
         await ws.close(code=4401)
         return
@@ -98,6 +105,19 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
     sub = await JobsService.of(rt).bus.subscribe(job_id, overflow.set, BUFFER)
     cursor = max(0, after)
     WS_WATCHERS.inc()
+    checker, sid = liveness.for_runtime(rt), caller[1]
+    next_check = time.monotonic() + SESSION_CHECK_S
+    next_poll = time.monotonic() + POLL_S
+
+    async def check_session() -> None:
+        """Between frames, however busy the job: the session may end while the socket is open."""
+        nonlocal next_check
+        if time.monotonic() < next_check:
+            return
+        next_check = time.monotonic() + SESSION_CHECK_S
+        reason = await run_in_threadpool(checker.end_reason, sid)
+        if reason:
+            raise _SessionEnded(reason)
 
     async def send_stored(upto: int | None = None) -> None:
         nonlocal cursor
@@ -122,11 +142,15 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
             return
         await ws.send_json({"type": "status", "status": status})
         while True:
+            await check_session()
             try:
-                msg = await asyncio.wait_for(sub.get(), timeout=POLL_S)
+                msg = await asyncio.wait_for(sub.get(), timeout=max(0.01, next_check - time.monotonic()))
             except TimeoutError:
                 if overflow.is_set():
                     raise _Overflow() from None
+                if time.monotonic() < next_poll:
+                    continue
+                next_poll = time.monotonic() + POLL_S
                 status, last = await run_in_threadpool(_job_state, rt, job_id)
                 if status in FINAL:
                     await finish(status, last)
@@ -155,6 +179,9 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
     except _Overflow:
         await ws.send_json({"type": "resume", "after": cursor})
         await ws.close(code=4000)
+    except _SessionEnded as ended:
+        await ws.send_json({"type": "error", "detail": f"session ended: {ended}"})
+        await ws.close(code=4401, reason=f"session ended: {ended}"[:120])
     except WebSocketDisconnect:
         pass
     finally:
@@ -163,6 +190,10 @@ async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
 
 
 class _Overflow(Exception):
+    pass
+
+
+class _SessionEnded(Exception):
     pass
 
 

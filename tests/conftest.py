@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from controller.accounts import users
 from controller.ratelimit import MemoryLimiter
 from controller.runtime import Runtime
-from controller.security.tokens import issue_access_token
 from controller.settings import Settings
 from tests.support import pg
+from tests.support.tokens import bearer_token
 
 _seq = itertools.count(1)
 
@@ -87,7 +87,7 @@ def make_user(runtime):
         with runtime.db.session() as db:
             user = users.create(db, email, password, role)
             uid = user.id
-        token, _ = issue_access_token(runtime.jwt_key, runtime.settings.jwt_issuer, uid, role, 15)
+        token = bearer_token(runtime, uid, role)
         return Account(uid, email, password, role, token)
 
     return make

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.deps import ACCESS_COOKIE, CSRF_COOKIE, DbDep, RuntimeDep, client_ip, principal_of, require
@@ -26,6 +24,7 @@ from controller.accounts import mfa, reset, sessions, users
 from controller.errors import Invalid, Unauthorized
 from controller.roles import ROLES
 from controller.security.passwords import verify_password
+from controller.security.tokens import csrf_token
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 REFRESH_COOKIE = "jarvis_rt"
@@ -37,7 +36,8 @@ def _audit(request: Request, **info) -> None:
 
 
 def _set_cookies(request: Request, response: Response, tokens: sessions.Tokens, remember: bool) -> None:
-    """Browser sessions: tokens in httpOnly cookies (page scripts never see them) plus a CSRF cookie."""
+    """Browser sessions: tokens in httpOnly cookies (page scripts never see them) plus a CSRF cookie
+    the pages send back as X-CSRF-Token, bound to this session (an HMAC of its id)."""
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
     max_age = None
     if remember:
@@ -46,7 +46,8 @@ def _set_cookies(request: Request, response: Response, tokens: sessions.Tokens, 
                         max_age=tokens.expires_in, path="/")
     response.set_cookie(REFRESH_COOKIE, tokens.refresh_token, httponly=True, secure=secure, samesite="strict",
                         max_age=max_age, path="/api/auth")
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=False, secure=secure,
+    csrf = csrf_token(request.app.state.runtime.jwt_key, tokens.session_id)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, secure=secure,
                         samesite="strict", max_age=max_age, path="/")
 
 
@@ -89,7 +90,7 @@ def refresh(request: Request, response: Response, db: DbDep, rt: RuntimeDep, bod
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response, db: DbDep, me: Self, body: LogoutIn | None = None):
     token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
-    sessions.logout(db, token, me.user)
+    sessions.logout(db, token, me.user, me.claims.sid)
     for name in (ACCESS_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/")
     response.delete_cookie(REFRESH_COOKIE, path="/api/auth")

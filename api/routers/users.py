@@ -44,7 +44,7 @@ def update_user(user_id: int, body: UserUpdate, db: DbDep, admin: Admin):
     if body.active is not None:
         user.active = body.active
         if not body.active:
-            users.revoke_all_sessions(db, user)
+            users.revoke_all_sessions(db, user, "account disabled")
     if body.password is not None:
         users.set_one_time_password(db, user, body.password)
     return user

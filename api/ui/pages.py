@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from controller.accounts import liveness
 from controller.security.passwords import MIN_LENGTH
 from controller.security.tokens import TokenError, decode_access_token
 from controller.store.models import User
@@ -73,6 +74,8 @@ def _viewer(request: Request) -> Viewer | None:
     try:
         claims = decode_access_token(rt.jwt_key, rt.settings.jwt_issuer, token)
     except TokenError:
+        return None
+    if liveness.for_runtime(rt).end_reason(claims.sid):
         return None
     with rt.db.session() as db:
         user = db.get(User, claims.user_id)

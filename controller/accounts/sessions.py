@@ -1,7 +1,9 @@
 """Login and refresh-token rotation with theft detection.
 
-A refresh token is single-use. Each rotation keeps the family id; presenting a token that was
-already rotated means someone else holds a copy, so the whole family is revoked.
+A sign-in opens a session (a `user_sessions` row). Its refresh tokens share the session id as
+their family; its access tokens carry it as `sid`, checked on every request (`liveness`). A
+refresh token is single-use. Each rotation keeps the family id; presenting a token that was
+already rotated means someone else holds a copy, so the whole session ends.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from controller.ratelimit import Limiter
 from controller.security.passwords import hash_password, needs_rehash, verify_password
 from controller.security.tokens import hash_opaque, issue_access_token, new_opaque_token
 from controller.settings import Settings
-from controller.store.models import RefreshToken, User, utcnow
+from controller.store.models import RefreshToken, User, UserSession, utcnow
 
 BAD_LOGIN = "invalid email or password"
 
@@ -31,6 +33,7 @@ class Tokens:
     refresh_token: str
     expires_in: int
     scope: str
+    session_id: str
 
 
 def _scope(db: Session, user: User) -> str:
@@ -44,14 +47,18 @@ def _scope(db: Session, user: User) -> str:
 
 def issue(db: Session, settings: Settings, key: str, user: User, *, remember: bool, ip: str,
           family: str | None = None) -> Tokens:
+    """Tokens for `family`'s session, or for a new session when none is given."""
+    if family is None:
+        family = secrets.token_hex(16)
+        db.add(UserSession(id=family, user_id=user.id))
     scope = _scope(db, user)
     access, expires_in = issue_access_token(key, settings.jwt_issuer, user.id, user.role,
-                                            settings.access_token_minutes, scope)
+                                            settings.access_token_minutes, scope, sid=family)
     refresh, refresh_hash = new_opaque_token()
     days = settings.refresh_token_remember_days if remember else settings.refresh_token_days
-    db.add(RefreshToken(user_id=user.id, token_hash=refresh_hash, family=family or secrets.token_hex(16),
+    db.add(RefreshToken(user_id=user.id, token_hash=refresh_hash, family=family,
                         remember=remember, expires_at=utcnow() + dt.timedelta(days=days), ip=ip))
-    return Tokens(user, access, refresh, expires_in, scope)
+    return Tokens(user, access, refresh, expires_in, scope, family)
 
 
 def login(db: Session, settings: Settings, key: str, limiter: Limiter, *, email: str, password: str,
@@ -104,22 +111,29 @@ def refresh(db: Session, settings: Settings, key: str, token: str, ip: str) -> T
     if won != 1:
         db.refresh(row)
         if row.rotated_at is not None:
-            revoke_family(db, row.family)   # reuse of a rotated token: assume theft
+            revoke_family(db, row.family, "refresh token reused")   # reuse of a rotated token: assume theft
             db.commit()                     # kept, although the request answers 401
         raise Unauthorized("refresh token already used or revoked; please log in again")
+    # a session ended while this token was being rotated (the family's revocation did not see the
+    # new row yet) stays ended: the record in user_sessions decides, not the token rows
+    if db.scalar(select(UserSession.ended_at).where(UserSession.id == row.family)) is not None:
+        raise Unauthorized("session ended; please log in again")
     return issue(db, settings, key, user, remember=row.remember, ip=ip, family=row.family)
 
 
-def revoke_family(db: Session, family: str) -> None:
-    """Ends a session: its refresh tokens die, and its access tokens are refused (see `live`)."""
+def revoke_family(db: Session, family: str, reason: str) -> None:
+    """Ends a session: its refresh tokens die, and its access tokens are refused (see `liveness`)."""
     db.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
                .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    db.execute(update(UserSession).where(UserSession.id == family, UserSession.ended_at.is_(None))
+               .values(ended_at=utcnow(), end_reason=reason).execution_options(synchronize_session=False))
 
 
-def logout(db: Session, token: str | None, user: User) -> None:
+def logout(db: Session, token: str | None, user: User, sid: str) -> None:
+    """Ends the caller's session (`sid`, the access token's), and the refresh token's if it is another
+    of the caller's sessions."""
+    revoke_family(db, sid, "logged out")
     if token:
         row = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_opaque(token)))
-        if row is not None and row.user_id == user.id:
-            revoke_family(db, row.family)
-            return
-    users.revoke_all_sessions(db, user)
+        if row is not None and row.user_id == user.id and row.family != sid:
+            revoke_family(db, row.family, "logged out")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from controller.errors import Conflict, Invalid, NotFound
 from controller.roles import ROLES
 from controller.security.passwords import hash_password, password_problem
-from controller.store.models import RefreshToken, User, utcnow
+from controller.store.models import RefreshToken, User, UserSession, utcnow
 
 
 def normalise_email(email: str) -> str:
@@ -51,7 +51,7 @@ def set_password(db: Session, user: User, password: str) -> None:
         raise Invalid(f"password {problem}", errors=[{"field": "new_password", "message": problem}])
     user.password_hash = hash_password(password)
     user.password_change_required = False
-    revoke_all_sessions(db, user)
+    revoke_all_sessions(db, user, "password changed")
 
 
 def set_one_time_password(db: Session, user: User, password: str) -> None:
@@ -61,9 +61,12 @@ def set_one_time_password(db: Session, user: User, password: str) -> None:
     user.password_change_required = True
 
 
-def revoke_all_sessions(db: Session, user: User) -> None:
+def revoke_all_sessions(db: Session, user: User, reason: str) -> None:
+    """Every session of the account ends: refresh tokens die, access tokens are refused."""
     db.execute(update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
                .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    db.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+               .values(ended_at=utcnow(), end_reason=reason).execution_options(synchronize_session=False))
 
 
 def admins_left(db: Session, excluding: int) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -23,22 +25,23 @@ class AccessClaims:
     role: str
     scope: str          # "full", or "self" (must change password / enrol TOTP first)
     jti: str
+    sid: str            # the session (user_sessions.id) this token belongs to; refused once it ends
     expires_at: dt.datetime
 
 
 def issue_access_token(key: str, issuer: str, user_id: int, role: str, minutes: int,
-                       scope: str = "full") -> tuple[str, int]:
+                       scope: str = "full", *, sid: str) -> tuple[str, int]:
     now = dt.datetime.now(dt.UTC)
     exp = now + dt.timedelta(minutes=minutes)
     claims = {"sub": str(user_id), "role": role, "scope": scope, "iss": issuer, "iat": now, "nbf": now,
-              "exp": exp, "jti": uuid.uuid4().hex, "typ": "access"}
+              "exp": exp, "jti": uuid.uuid4().hex, "sid": sid, "typ": "access"}
     return jwt.encode(claims, key, algorithm=ALGORITHM), minutes * 60
 
 
 def decode_access_token(key: str, issuer: str, token: str) -> AccessClaims:
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=issuer, leeway=5,
-                            options={"require": ["exp", "iat", "nbf", "sub", "iss"]})
+                            options={"require": ["exp", "iat", "nbf", "sub", "iss", "sid"]})
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from None
     if claims.get("typ") != "access":
@@ -46,6 +49,7 @@ def decode_access_token(key: str, issuer: str, token: str) -> AccessClaims:
     try:
         return AccessClaims(user_id=int(claims["sub"]), role=str(claims["role"]),
                             scope=str(claims.get("scope", "full")), jti=str(claims["jti"]),
+                            sid=str(claims["sid"]),
                             expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC))
     except (KeyError, ValueError) as exc:
         raise TokenError(f"bad claims: {exc}") from None
@@ -59,3 +63,10 @@ def new_opaque_token() -> tuple[str, str]:
 
 def hash_opaque(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token(key: str, sid: str) -> str:
+    """The double-submit CSRF token of one session: an HMAC of its id, so a token taken from another
+    session (or made up, or left over from before a new sign-in) does not match."""
+    mac = hmac.new(key.encode(), b"csrf:" + sid.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

@@ -54,6 +54,7 @@ from controller.plans import Resource
 from tests.gitops.filestore import FileStoreReconciler
 from tests.support import pg
 from tests.support.gitserver import GitHttpServer, commit, make_repo
+from tests.support.tokens import bearer_token
 
 CONN = "bench-fs"
 SOURCE = "bench"
@@ -171,7 +172,6 @@ class Stack:
         from controller.accounts import users
         from controller.gitops.service import Controller
         from controller.runtime import Runtime
-        from controller.security.tokens import issue_access_token
         from controller.settings import Settings
         from tests.support.redis_server import free_port
 
@@ -196,7 +196,7 @@ class Stack:
                                config={"root": str(tmp / "live")}, credentials={}, created_by="bench")
             admin = users.create(s, "bench-admin@example.test", "bench-Password-4711-long", "admin")
             admin_id = admin.id
-        token, _ = issue_access_token(self.rt.jwt_key, settings.jwt_issuer, admin_id, "admin", 120)
+        token = bearer_token(self.rt, admin_id, "admin", 120)
 
         port = free_port()
         self.api = f"http://127.0.0.1:{port}"

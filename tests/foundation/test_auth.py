@@ -85,8 +85,12 @@ def _claims(runtime, **over):
 
 def test_forged_tokens_are_refused(client, runtime, admin):
     now = dt.datetime.now(dt.UTC)
-    claims = _claims(runtime, sub=str(admin.id))
+    sid = jwt.decode(admin.token, options={"verify_signature": False})["sid"]   # the admin's open session
+    claims = _claims(runtime, sub=str(admin.id), sid=sid)
+    no_session = {k: v for k, v in claims.items() if k != "sid"}
     forged = {
+        "no session": jwt.encode(no_session, runtime.jwt_key, algorithm=ALGORITHM),
+        "unknown session": jwt.encode({**claims, "sid": "0" * 32}, runtime.jwt_key, algorithm=ALGORITHM),
         "alg none": jwt.encode(claims, None, algorithm="none"),
         "wrong key": jwt.encode(claims, "x" * 48, algorithm=ALGORITHM),
         "wrong algorithm": jwt.encode(claims, runtime.jwt_key, algorithm="HS512"),

@@ -12,10 +12,10 @@ from api.app import create_app
 from controller import connections
 from controller.accounts import users
 from controller.runtime import Runtime
-from controller.security.tokens import issue_access_token
 from controller.store.models import Job, JobEvent, JobStep
 from tests.conftest import make_settings
 from tests.jobs.conftest import wait_job
+from tests.support.tokens import bearer_token
 
 SECRET = "s3cr3t-VALUE-that-must-never-leak-42"
 
@@ -158,7 +158,7 @@ def test_a_runbook_without_its_connection_says_what_is_missing_and_how_to_fix_it
     try:
         with rt.db.session() as db:
             uid = users.create(db, "op@example.test", "operator-password-1", "operator").id
-        token, _ = issue_access_token(rt.jwt_key, rt.settings.jwt_issuer, uid, "operator", 15)
+        token = bearer_token(rt, uid, "operator")
         h = {"Authorization": f"Bearer {token}"}
         with TestClient(create_app(rt, background=False)) as c:
             r = c.post("/api/runbooks/swarm-restart/execute", headers=h, json={"input": {"service": "web"}})

@@ -15,7 +15,6 @@ from api.app import create_app
 from controller.accounts import users
 from controller.gitops.leader import NAME as LEADER_LEASE
 from controller.runtime import Runtime
-from controller.security.tokens import issue_access_token
 from controller.store.models import (
     DriftItem,
     Job,
@@ -31,6 +30,7 @@ from tests.conftest import make_settings
 from tests.support import pg
 from tests.support.jarvis_server import JarvisServer
 from tests.support.redis_server import RedisServer
+from tests.support.tokens import bearer_token
 
 TOKEN = "scrape-token-" + "s" * 20
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -190,7 +190,7 @@ def test_websocket_watchers_are_counted_while_connected(metrics_rt, mclient):
         user = users.create(s, "watcher@example.test", "pw-" + secrets.token_urlsafe(12), "viewer")
         s.flush()
         job_id, uid = job.id, user.id
-    token, _ = issue_access_token(metrics_rt.jwt_key, metrics_rt.settings.jwt_issuer, uid, "viewer", 15)
+    token = bearer_token(metrics_rt, uid, "viewer")
 
     def watchers() -> float:
         return samples(mclient.get("/metrics", headers=BEARER).text)[("jarvis_websocket_watchers", ())]

@@ -122,12 +122,13 @@ def test_a_service_that_cannot_converge_opens_an_incident(rt, tmp_path, swarm_en
 
     from api.app import create_app
     from controller.accounts import users
-    from controller.security.tokens import issue_access_token
+    from tests.support.tokens import bearer_token
 
     sync_source(rt, sid, "verify")
     with rt.db.session() as db:
         u = users.create(db, f"v{uuid.uuid4().hex[:6]}@example.test", "viewer-password-1", "viewer")
-        token, _ = issue_access_token(rt.jwt_key, rt.settings.jwt_issuer, u.id, "viewer", 5)
+        uid = u.id
+    token = bearer_token(rt, uid, "viewer", 5)
     with TestClient(create_app(rt, background=False)) as c:
         h = {"Authorization": f"Bearer {token}"}
         items = {i["resource"]: i for i in c.get("/api/drift", params={"source_id": sid}, headers=h).json()["items"]}

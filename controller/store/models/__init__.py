@@ -1,7 +1,14 @@
 """All models, imported here so Alembic and `Base.metadata` see every table."""
 
 from controller.store.models.audit import AuditEntry
-from controller.store.models.auth import AppSetting, OneTimeToken, RecoveryCode, RefreshToken, User
+from controller.store.models.auth import (
+    AppSetting,
+    OneTimeToken,
+    RecoveryCode,
+    RefreshToken,
+    User,
+    UserSession,
+)
 from controller.store.models.backups import BackupCheck, BackupSchedule
 from controller.store.models.base import Base, utcnow
 from controller.store.models.connections import Connection
@@ -22,4 +29,4 @@ from controller.store.models.jobs import FINAL, Job, JobArtifact, JobEvent, JobS
 
 __all__ = ["DriftItem", "Incident", "IncidentEvent", "Lease", "Manifest", "PlanRow", "ReconcileRun", "Revision", "Source",
            "TargetStatus", "WebhookDelivery", "AppSetting", "AuditEntry", "BackupCheck", "BackupSchedule", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "OneTimeToken", "RecoveryCode", "RefreshToken",
-           "User", "utcnow"]
+           "User", "UserSession", "utcnow"]

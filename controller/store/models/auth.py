@@ -29,6 +29,20 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None]
 
 
+class UserSession(Base):
+    """One sign-in: its refresh tokens share its id as their `family`, its access tokens carry it as
+    `sid`. `ended_at` is the revocation record every API process checks (logout, password change,
+    refresh-token reuse); an ended session never comes back."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str] = mapped_column(String(40), default="")
+
+
 class RefreshToken(Base):
     """Stored hashed. Rotation marks the old one `rotated_at`; presenting it again revokes the family."""
 
