@@ -100,7 +100,10 @@ def _serve(args, settings: Settings) -> int:
 
         prepare_multiprocess(settings.metrics_dir)   # before the processes start: they read it on import
         print(f"  Jarvis is running at {settings.base_url} with {args.workers} processes", flush=True)
-        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **common)
+        # a child answers the supervisor's health check only once Python and the app's imports are up:
+        # uvicorn's 5 s kills and respawns slow starters forever on a busy host
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, timeout_worker_healthcheck=30,
+                    **common)
         return 0
     from api.server import serve
 
