@@ -88,7 +88,9 @@ def _serve(args, settings: Settings) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=overrides)
     logs.configure(settings.log_level, settings.log_json)
-    common = dict(host=settings.host, port=settings.port, log_config=None, access_log=False, proxy_headers=False,
+    # the same logging setup (redaction included) in every process uvicorn starts, not only this one
+    common = dict(host=settings.host, port=settings.port, access_log=False, proxy_headers=False,
+                  log_config=logs.dict_config(settings.log_level, settings.log_json),
                   ws_max_size=1 << 20)
     if args.workers > 1:
         if not settings.redis_url:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support import pg
 from tests.support.jarvis_server import JarvisServer
+from tests.support.jobs import running_job
 from tests.support.redis_server import RedisServer
 
 PASSWORD = "live-sessions-" + secrets.token_urlsafe(8)
@@ -89,22 +90,6 @@ def test_concurrent_refreshes_of_one_token_let_exactly_one_win(database_url, tmp
 
 # -- item 2: an ended session is refused by every process, and its open WebSockets are closed ------
 
-def _running_job(database_url: str) -> int:
-    """A job row that stays running (no worker claims it): a WebSocket on it stays open."""
-    from controller.store.db import Database
-    from controller.store.models import Job
-
-    db = Database(database_url)
-    try:
-        with db.session() as s:
-            job = Job(runbook="restart-service", status="running")
-            s.add(job)
-            s.flush()
-            return job.id
-    finally:
-        db.dispose()
-
-
 def _refused_everywhere(bases: list[str], token: str, deadline_s: float = 10.0) -> float:
     """Seconds until every server answers 401 to `token`, asking each over new connections (so the
     kernel hands them to either uvicorn worker); then every later ask is a 401 too."""
@@ -179,7 +164,7 @@ def test_an_ended_session_is_refused_everywhere_within_a_second(database_url, tm
     for email in emails.values():
         servers[0].jarvis("user", "add", "--email", email, "--role", "operator", "--password-stdin",
                           stdin=PASSWORD + "\n")
-    job_id = _running_job(database_url)
+    job_id = running_job(database_url)
     bases = [s.url for s in servers]
     try:
         for s in servers:
