@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     first_admin_email: str = Field("admin@jarvis.local", description="Email of the admin created on first start.")
 
     # rate limits
-    login_failures_per_minute: int = Field(5, description="Failed logins per minute allowed per IP and per account before 429.")
+    login_failures_per_minute: int = Field(5, description="Failed sign-ins in any 60 s that hold back an address (for every account) and an account (only for the addresses that failed on it); see Sign-in and sessions.")
     requests_per_minute: int = Field(600, description="General per-token (or per-IP when anonymous) request limit.")
 
     # mail

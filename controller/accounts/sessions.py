@@ -63,30 +63,40 @@ def issue(db: Session, settings: Settings, key: str, user: User, *, remember: bo
 
 def login(db: Session, settings: Settings, key: str, limiter: Limiter, *, email: str, password: str,
           remember: bool, totp: str | None, ip: str) -> Tokens:
+    """Checks the password (and second factor) under the login limits (README, "Sign-in limits"):
+    an address that failed `login_failures_per_minute` times in the last minute is refused for any
+    account; an account that failed that often is refused only to the addresses that failed on it,
+    so whoever knows an email cannot lock its owner out."""
     email = users.normalise_email(email)
-    keys = (f"login:ip:{ip}", f"login:acct:{email}")
     limit = settings.login_failures_per_minute
-    wait = max(limiter.peek(k, limit, 60) for k in keys)
+    by_ip, by_account, pair = f"login:ip:{ip}", f"login:acct:{email}", f"login:acct-ip:{email}|{ip}"
+    wait = limiter.peek(by_ip, limit, 60)
+    if not wait and limiter.peek(pair, 1, 60):      # this address failed on this account lately...
+        wait = limiter.peek(by_account, limit, 60)  # ...and the account is under attack: hold it back
     if wait:
         raise RateLimited("too many failed logins; try again later", retry_after=wait)
+
+    def failed() -> None:
+        for k in (by_ip, by_account, pair):
+            limiter.hit(k, limit, 60)
 
     user = users.by_email(db, email)
     # verify_password does the same argon2 work when the account does not exist
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        for k in keys:
-            limiter.hit(k, limit, 60)
+        failed()
         raise Unauthorized(BAD_LOGIN)
     if user.totp_enabled:
         if not totp:
             raise Unauthorized("second factor required", reason="totp_required")
         if not mfa.check_code(db, user, totp):
-            for k in keys:
-                limiter.hit(k, limit, 60)
+            failed()
             raise Unauthorized("invalid second factor", reason="totp_invalid")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    limiter.reset(f"login:acct:{email}")
+    # the owner's address is clear again; the account's count stays, so the addresses that failed
+    # on it are still held back while it slides out of the window
+    limiter.reset(pair)
     user.last_login_at = utcnow()
     return issue(db, settings, key, user, remember=remember, ip=ip)
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import jwt
+import pytest
+import redis as redis_lib
+from fastapi.testclient import TestClient
 
+from controller.ratelimit import MemoryLimiter, RedisLimiter
 from controller.security.tokens import ALGORITHM
+from tests.support.redis_server import RedisServer
 
 
 def login(client, email, password, **extra):
@@ -108,22 +113,52 @@ def test_forged_tokens_are_refused(client, runtime, admin):
         assert r.status_code == 401, name
 
 
-def test_login_rate_limit_per_account_and_per_ip(client, make_user, runtime):
-    u = make_user()
-    for i in range(5):
-        # different client IPs through the trusted proxy: the account limit still applies
-        r = client.post("/api/auth/login", json={"email": u.email, "password": "wrong"},
-                        headers={"X-Forwarded-For": f"198.51.100.{i}"})
-        assert r.status_code == 401
-    r = client.post("/api/auth/login", json={"email": u.email, "password": u.password},
-                    headers={"X-Forwarded-For": "198.51.100.99"})
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+@pytest.fixture(scope="module")
+def _redis_url():
+    server = RedisServer().start()
+    yield server.url
+    server.stop()
 
+
+@pytest.fixture(params=["memory", "redis"])
+def proxied(request, app, runtime, _redis_url):
+    """A client behind the trusted proxy (so X-Forwarded-For names the address), with the login
+    limits in memory (embedded) or in Redis (shared by every process)."""
+    if request.param == "redis":
+        client = redis_lib.Redis.from_url(_redis_url)
+        client.flushdb()
+        runtime.limiter = RedisLimiter(client)
+    with TestClient(app, client=("10.255.0.1", 50000)) as c:
+        yield c
+    runtime.limiter = MemoryLimiter()    # this module's Redis stops with it
+
+
+def _login_from(client, ip, email, password):
+    return client.post("/api/auth/login", json={"email": email, "password": password},
+                       headers={"X-Forwarded-For": ip})
+
+
+def test_failures_from_other_addresses_never_lock_the_owner_out(proxied, make_user):
+    u = make_user()
+    for i in range(5):           # someone who knows the email fails from five addresses
+        assert _login_from(proxied, f"198.51.100.{i}", u.email, "wrong").status_code == 401
+    # the account is under attack: the addresses that failed on it are held back, right password or not
+    r = _login_from(proxied, "198.51.100.0", u.email, u.password)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    # the owner, from an address with no recent failures, signs in
+    assert _login_from(proxied, "203.0.113.7", u.email, u.password).status_code == 200
+    # a new address that fails on the attacked account is held back from then on
+    assert _login_from(proxied, "203.0.113.8", u.email, "wrong").status_code == 401
+    assert _login_from(proxied, "203.0.113.8", u.email, u.password).status_code == 429
+
+
+def test_an_address_with_too_many_failures_is_refused_for_every_account(proxied, make_user):
     other = make_user()
     for i in range(5):
-        client.post("/api/auth/login", json={"email": f"ghost{i}@example.test", "password": "x"})
-    # same IP (the TestClient peer), another account: the IP limit applies
-    assert login(client, other.email, other.password).status_code == 429
+        assert _login_from(proxied, "192.0.2.50", f"ghost{i}@example.test", "x").status_code == 401
+    r = _login_from(proxied, "192.0.2.50", other.email, other.password)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert _login_from(proxied, "192.0.2.51", other.email, other.password).status_code == 200
 
 
 def test_one_time_password_confines_until_changed(client, runtime):
@@ -160,3 +195,27 @@ def test_an_admin_set_password_is_one_time_whether_created_or_reset(client, admi
     r = client.patch(f"/api/users/{uid}", headers=admin.headers, json={"password": "reset-by-admin-3"})
     assert r.json()["password_change_required"] is True
     assert login(client, "newcomer@example.test", "reset-by-admin-3").json()["scope"] == "self"
+
+
+def test_the_csrf_token_is_bound_to_its_session(app, make_user):
+    u = make_user()
+    with TestClient(app) as mine, TestClient(app) as theirs:
+        for c in (mine, theirs):
+            assert c.post("/api/auth/login?cookie=true", json={"email": u.email, "password": u.password}).status_code == 200
+        own, other = mine.cookies["jarvis_csrf"], theirs.cookies["jarvis_csrf"]
+        assert own != other
+        # a double-submit token that is consistent (cookie == header) but from another session
+        _csrf_cookie(mine, other)
+        r = mine.post("/api/auth/totp/enroll", headers={"X-CSRF-Token": other})
+        assert r.status_code == 403 and r.json()["detail"] == "missing or wrong CSRF token"
+        made_up = "x" * len(own)
+        _csrf_cookie(mine, made_up)
+        assert mine.post("/api/auth/totp/enroll", headers={"X-CSRF-Token": made_up}).status_code == 403
+        assert mine.post("/api/auth/totp/enroll").status_code == 403
+        _csrf_cookie(mine, own)
+        assert mine.post("/api/auth/totp/enroll", headers={"X-CSRF-Token": own}).status_code == 200
+
+
+def _csrf_cookie(client, value: str) -> None:
+    client.cookies.delete("jarvis_csrf")    # one cookie of that name, whatever domain it was set for
+    client.cookies.set("jarvis_csrf", value)
