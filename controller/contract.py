@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from controller.plans import Change, Plan, Resource, diff_resources
+from controller.plans import Change, Plan, Resource, Term, diff_resources
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class BaseReconciler:
 
     Hooks: `desired` (manifest → resources, pure), `observe` (read-only), `normalise` (make both sides
     comparable: drop what must not be touched, fold server-side defaults), `order` (the order changes
-    are shown and applied), `steps` and `check`. `diff` is the one generic diff (`diff_resources`) over
+    are shown and applied), `terms` (each field in orch.yaml terms), `steps` and `check`. `diff` is the one generic diff (`diff_resources`) over
     the normalised sides; a kind overrides it only where its resources do not match by key.
     """
 
@@ -143,9 +143,14 @@ class BaseReconciler:
     def order(self, changes: list[Change]) -> list[Change]:
         return changes
 
+    def terms(self, resource: Resource) -> Sequence[Term] | None:
+        """The resource's spec in orch.yaml terms (`services.web.update.delay: 10s`); None: no mapping,
+        the diff shows engine fields only. Pure; called by the generic diff on both sides."""
+        return None
+
     def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
         want, have = self.normalise(desired, live)
-        return self.order(diff_resources(target, want, have, prune=prune))
+        return self.order(diff_resources(target, want, have, prune=prune, terms=self.terms))
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
         raise NotImplementedError

@@ -8,15 +8,23 @@
   const notAvailable = (what, err) => el("div.notice", { role: "alert",
     text: err.status === 404 ? `The ${what} API is not available on this server yet.` : `Could not load the ${what}: ${err.message}` });
 
-  /* ---- field diffs ---- */
+  /* ---- field diffs: orch.yaml terms first, the engine's own fields on demand ---- */
   const show = (v) => (v === undefined || v === null ? "∅" : typeof v === "string" ? v : JSON.stringify(v, null, 1));
-  function diffTable(fields) {
+  const table = (head, rows) => el("div.table-wrap", el("table.diff",
+    el("thead", el("tr", head.map((h) => el("th", { scope: "col", text: h })))), el("tbody", rows)));
+  function diffTable(fields, spec) {
     if (!fields || !fields.length) return el("p.muted", { text: "No field difference." });
-    return el("div.table-wrap", el("table.diff",
-      el("thead", el("tr", el("th", { scope: "col", text: "Field" }), el("th", { scope: "col", text: "Before (live)" }),
-        el("th", { scope: "col", text: "After (Git)" }))),
-      el("tbody", fields.map((f) => el("tr", el("td", { text: f.path }), el("td.before", { text: show(f.before) }),
-        el("td.after", { text: show(f.after) }))))));
+    const rows = fields.map((f) => f.manifest_path
+      ? el("tr", el("td", el("code", { text: f.manifest_path })), el("td.before", { text: show(f.manifest_before) }),
+        el("td.after", { text: show(f.manifest_after) }))
+      : el("tr.engine-only", el("td", el("code", { text: f.path }), " ", el("span.badge.plain", { text: "engine field", title: "Not set in orch.yaml: the engine's own field" })),
+        el("td.before", { text: show(f.before) }), el("td.after", { text: show(f.after) })));
+    const engine = el("details.engine-spec",
+      el("summary", { text: "Engine spec" }),
+      table(["Engine field", "Before (live)", "After (Git)"], fields.map((f) => el("tr",
+        el("td", el("code", { text: f.path })), el("td.before", { text: show(f.before) }), el("td.after", { text: show(f.after) })))),
+      spec ? el("pre.spec", { text: JSON.stringify(spec, null, 2), "aria-label": "The engine spec to apply" }) : null);
+    return [table(["Field (orch.yaml)", "Before (live)", "After (Git)"], rows), engine];
   }
 
   /* ---- drift ---- */
@@ -96,7 +104,7 @@
     J.clear(box,
       (plan.changes || []).map((c) => el("div.change",
         el("div.row", J.badge(c.action, c.action), el("strong", { text: c.resource }), c.risk ? el("span.badge.plain", { text: "risk " + c.risk }) : null),
-        diffTable(c.fields))),
+        diffTable(c.fields, c.desired))),
       actions);
     box.scrollIntoView({ behavior: "smooth", block: "nearest" });
   }
