@@ -64,6 +64,10 @@ class Step:
     resource: str = ""
     # sealed with the job; the playbook reads each as the environment variable JARVIS_STEP_<KEY>
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # when it runs (controller.jobs.ordering): by wave, lowest first; after the steps it names, skipped
+    # when one of them did not succeed. `vars` may refer to an earlier step's output (ordering.output_ref).
+    wave: int = 0
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

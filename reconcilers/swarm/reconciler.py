@@ -129,8 +129,9 @@ class SwarmReconciler(BaseReconciler):
                 secrets = {"data_b64": base64.b64encode(plan.secrets[name]).decode()}
             else:
                 secrets = {}
+            # objects before the services that use them; a service removed before the objects it used
             out.append(Step(name=f"{c.action} {c.resource}", playbook=PLAYBOOK, vars=vars_, resource=c.resource,
-                            secrets=secrets))
+                            secrets=secrets, wave=_step_order(c)[0]))
         return out
 
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
