@@ -119,7 +119,7 @@ class BaseReconciler:
 
     Hooks: `desired` (manifest → resources, pure), `observe` (read-only), `normalise` (make both sides
     comparable: drop what must not be touched, fold server-side defaults), `order` (the order changes
-    are shown and applied), `terms` (each field in orch.yaml terms), `steps` and `check`. `diff` is the one generic diff (`diff_resources`) over
+    are shown and applied), `steps` and `check`. `diff` is the one generic diff (`diff_resources`) over
     the normalised sides; a kind overrides it only where its resources do not match by key.
     """
 
