@@ -369,6 +369,6 @@ def _reason(result: RunResult) -> str:
 
 def _step_dict(row: JobStep) -> dict[str, Any]:
     return {"id": row.id, "position": row.position, "attempt": row.attempt, "step_name": row.step_name,
-            "resource": row.resource, "status": row.status,
+            "resource": row.resource, "status": row.status, "error": (row.result or {}).get("error") or "",
             "started_at": row.started_at.isoformat() if row.started_at else None,
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}

@@ -53,7 +53,7 @@ def test_waves_and_dependencies_order_the_run_and_an_output_feeds_a_later_step(j
                                                    "publish dns": "success"}
 
 
-def test_a_failed_step_skips_what_depends_on_it_and_nothing_else(jobs_client, jobs_rt, tmp_path):
+def test_a_failed_step_skips_what_depends_on_it_and_nothing_else(jobs_client, jobs_rt, tmp_path, make_user):
     trail, record = tmp_path / "trail", tmp_path / "record"
     steps = [
         step("create server", trail, wave=0, fail=True, publish={"ipv4": "203.0.113.8"}),
@@ -69,6 +69,11 @@ def test_a_failed_step_skips_what_depends_on_it_and_nothing_else(jobs_client, jo
     assert rows["harden server"] == ("skipped", "skipped: create server did not succeed (error)")
     assert rows["publish dns"][0] == "skipped" and rows["unrelated"][0] == "success"
     assert "create server" not in job.output_json["outputs"]
+    # the job's page says why a step did not run
+    shown = jobs_client.get(f"/api/jobs/{job.id}", headers=make_user("viewer").headers).json()
+    assert {s["step_name"]: s["error"] for s in shown["steps"] if s["status"] == "skipped"} == {
+        "harden server": "skipped: create server did not succeed (error)",
+        "publish dns": "skipped: create server did not succeed (error)"}
 
 
 def test_a_reference_to_an_output_never_published_names_what_was(jobs_client, jobs_rt, tmp_path):
