@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from controller.plans import Change, Plan, Resource, diff_resources
+from controller.plans import Change, Plan, Resource, Term, diff_resources
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,10 @@ class Step:
     resource: str = ""
     # sealed with the job; the playbook reads each as the environment variable JARVIS_STEP_<KEY>
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # when it runs (controller.jobs.ordering): by wave, lowest first; after the steps it names, skipped
+    # when one of them did not succeed. `vars` may refer to an earlier step's output (ordering.output_ref).
+    wave: int = 0
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,9 +147,14 @@ class BaseReconciler:
     def order(self, changes: list[Change]) -> list[Change]:
         return changes
 
+    def terms(self, resource: Resource) -> Sequence[Term] | None:
+        """The resource's spec in orch.yaml terms (`services.web.update.delay: 10s`); None: no mapping,
+        the diff shows engine fields only. Pure; called by the generic diff on both sides."""
+        return None
+
     def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
         want, have = self.normalise(desired, live)
-        return self.order(diff_resources(target, want, have, prune=prune))
+        return self.order(diff_resources(target, want, have, prune=prune, terms=self.terms))
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
         raise NotImplementedError

@@ -12,7 +12,7 @@ import fnmatch
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -34,11 +34,33 @@ class Risk(StrEnum):
 
 @dataclass(frozen=True)
 class FieldDiff:
-    """One field that differs: a dotted path (`env.N8N_HOST`, `ports[0].published`)."""
+    """One field that differs: the engine's dotted path (`TaskTemplate.ContainerSpec.Image`, `ports[0].published`)
+    and values, and, when the reconciler can say it, the same field in orch.yaml terms
+    (`services.web.update.delay`, `"10s"` where the engine stores 10000000000)."""
 
     path: str
     before: Any = None
     after: Any = None
+    manifest_path: str = ""        # "" when the field has no orch.yaml term (the engine's own, or Jarvis's)
+    manifest_before: Any = None    # in orch.yaml's units
+    manifest_after: Any = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """One field of a resource as orch.yaml says it, and where the engine keeps it.
+
+    A reconciler's `terms` hook lists these for a (normalised) spec; every engine value under
+    `field` must be described by the terms naming that field, so a difference there always shows
+    as a term difference. `path` "" marks Jarvis's own bookkeeping (ownership labels), never
+    written in orch.yaml: shown only when it changes on a resource that stays.
+    """
+
+    path: str                      # "services.web.replicas"
+    field: str                     # "Mode.Replicated.Replicas"
+    engine: Any = None             # the engine's value (2, "A=1", 10000000000)
+    value: Any = None              # orch.yaml's value (2, "1", "10s")
+
 
 
 @dataclass(frozen=True)
@@ -60,6 +82,10 @@ class Resource:
     @property
     def key(self) -> str:
         return f"{self.type}/{self.name}"
+
+
+# A reconciler's hook: a resource's spec in orch.yaml terms, or None when it has no mapping for it.
+TermsHook = Callable[[Resource], Sequence[Term] | None]
 
 
 @dataclass(frozen=True)
@@ -186,6 +212,70 @@ def field_diffs(before: Any, after: Any, ignore: Iterable[str] = ()) -> tuple[Fi
     return tuple(out[k] for k in sorted(out))
 
 
+def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of a nested spec by its dotted path."""
+    if isinstance(value, Mapping):   # an empty mapping or list has no leaves: {} and absent mean the same
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_leaves(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list | tuple):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_leaves(v, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value} if prefix else {}
+
+
+def _under(path: str, fld: str) -> bool:
+    return path == fld or path.startswith(fld + ".") or path.startswith(fld + "[")
+
+
+def described_diffs(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
+                    before_terms: Sequence[Term], after_terms: Sequence[Term],
+                    ignore: Iterable[str] = ()) -> tuple[FieldDiff, ...]:
+    """Field differences in orch.yaml terms first, each next to its engine field; then engine leaves no
+    term describes (engine-only rows), so no difference is ever hidden by a missing term.
+
+    `before`/`after` None: the resource is created/deleted. Pure, like `field_diffs`.
+    """
+    ignore = tuple(ignore)
+    stays = before is not None and after is not None
+    bt = {t.path or f"~{t.field}": t for t in before_terms}
+    at = {t.path or f"~{t.field}": t for t in after_terms}
+    described = {t.field for t in (*before_terms, *after_terms)}
+    rows: list[FieldDiff] = []
+    for key in dict.fromkeys([*at, *bt]):   # in the order the reconciler says them (image, replicas, env...)
+        b, a = bt.get(key), at.get(key)
+        if b is not None and a is not None and _canonical(b.engine) == _canonical(a.engine) \
+                and _canonical(b.value) == _canonical(a.value):
+            continue
+        one = a or b
+        if _ignored(one.field, ignore) or (not one.path and not stays):
+            continue   # bookkeeping comes and goes with its resource
+        rows.append(FieldDiff(one.field, b.engine if b else None, a.engine if a else None,
+                              one.path, b.value if b else None, a.value if a else None))
+    lb, la = _leaves(dict(before or {})), _leaves(dict(after or {}))
+    for path in sorted(set(lb) | set(la)):
+        bv, av = lb.get(path), la.get(path)
+        if (path in lb) == (path in la) and _canonical(bv) == _canonical(av):
+            continue
+        if _ignored(path, ignore) or any(_under(path, f) for f in described):
+            continue
+        rows.append(FieldDiff(path, bv, av))
+    return tuple(rows)
+
+
+def resource_diffs(have: Resource | None, want: Resource | None, terms: TermsHook | None = None,
+                   ignore: Iterable[str] = ()) -> tuple[FieldDiff, ...]:
+    """The field differences of one resource: in orch.yaml terms when `terms` describes both sides."""
+    bt = terms(have) if terms and have is not None else ()
+    at = terms(want) if terms and want is not None else ()
+    if terms is None or bt is None or at is None:
+        return field_diffs(dict(have.spec) if have else {}, dict(want.spec) if want else {}, ignore)
+    return described_diffs(dict(have.spec) if have else None, dict(want.spec) if want else None, bt, at, ignore)
+
+
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=repr)
 
@@ -208,12 +298,14 @@ def diff_resources(
     live: Iterable[Resource],
     *,
     prune: bool,
+    terms: TermsHook | None = None,
 ) -> list[Change]:
     """The generic pure diff: create what is missing, update what differs, delete what left.
 
     Live resources Jarvis does not own are never updated or deleted: a desired resource whose
     name is taken by a foreign one yields no change but an error-less `reason` for the caller
     to surface (it is reported by the reconciler, which knows whether adoption was asked).
+    `terms`: the reconciler's hook that says each field in orch.yaml terms (see `Term`).
     """
     live_by_key = {r.key: r for r in live}
     changes: list[Change] = []
@@ -223,13 +315,15 @@ def diff_resources(
         have = live_by_key.get(want.key)
         if have is None:
             changes.append(Change(target, want.key, Action.CREATE,
-                                  fields=field_diffs({}, dict(want.spec)),
+                                  fields=resource_diffs(None, want, terms),
                                   risk=_risk(Action.CREATE, want.type), protected=want.protected,
                                   desired=dict(want.spec)))
             continue
         if not have.owned:
             continue
-        diffs = field_diffs(dict(have.spec), dict(want.spec), ignore=want.ignore + have.ignore)
+        if dict(have.spec) == dict(want.spec) and _canonical(have.spec) == _canonical(want.spec):
+            continue
+        diffs = resource_diffs(have, want, terms, ignore=want.ignore + have.ignore)
         if diffs:
             changes.append(Change(target, want.key, Action.UPDATE, fields=diffs,
                                   risk=_risk(Action.UPDATE, want.type),
@@ -240,7 +334,7 @@ def diff_resources(
             if have.key in seen or not have.owned:
                 continue
             changes.append(Change(target, have.key, Action.DELETE,
-                                  fields=field_diffs(dict(have.spec), {}),
+                                  fields=resource_diffs(have, None, terms),
                                   risk=Risk.HIGH, protected=have.protected, live_id=have.id))
     return changes
 

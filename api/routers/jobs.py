@@ -78,7 +78,8 @@ def get_job(job_id: int, db: DbDep):
         steps=[StepPublic(id=s.id, position=s.position, attempt=s.attempt, step_name=s.step_name, resource=s.resource,
                           status=s.status, started_at=s.started_at, finished_at=s.finished_at,
                           duration_s=_duration(s.started_at, s.finished_at) if s.started_at else None,
-                          failures=(s.result or {}).get("failures", []), logs=s.logs[-8000:]) for s in steps],
+                          failures=(s.result or {}).get("failures", []), error=(s.result or {}).get("error") or "",
+                          logs=s.logs[-8000:]) for s in steps],
         artifacts=[ArtifactPublic(name=a.name, size=a.size, url=f"/api/jobs/{job_id}/artifacts/{a.name}")
                    for a in arts])
 

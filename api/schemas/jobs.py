@@ -60,6 +60,8 @@ class StepPublic(Output):
     finished_at: dt.datetime | None
     duration_s: float | None
     failures: list[dict[str, Any]] = []
+    error: str = Field("", description="Why the step did not run (skipped: a step it depends on did not "
+                       "succeed) or could not start.")
     logs: str = ""
 
 

@@ -14,9 +14,13 @@ DriftStatus = Literal["in_sync", "drifted", "pending", "error", "unknown"]
 
 
 class FieldDiffPublic(Output):
-    path: str = Field(description="Dotted path of the field that differs (`env.N8N_HOST`, `ports[0].published`).")
-    before: Any = None
-    after: Any = None
+    manifest_path: str = Field("", description="The field in orch.yaml terms (`services.web.update.delay`); "
+                               "empty when it has none (an engine field orch.yaml does not set).")
+    manifest_before: Any = Field(None, description="The live value in orch.yaml's units (`10s`).")
+    manifest_after: Any = Field(None, description="The value Git asks for, in orch.yaml's units.")
+    path: str = Field(description="The engine's dotted path of the field (`UpdateConfig.Delay`, `ports[0].published`).")
+    before: Any = Field(None, description="The live value as the engine stores it (10000000000).")
+    after: Any = Field(None, description="The value to apply, as the engine stores it.")
 
 
 class ChangePublic(Output):
@@ -26,6 +30,8 @@ class ChangePublic(Output):
     protected: bool = False
     reason: str = ""
     fields: list[FieldDiffPublic] = []
+    desired: dict[str, Any] | None = Field(None, description="The engine spec a create or an update applies "
+                                           "(never a secret value: those travel sealed beside the plan).")
 
 
 class PlanPublic(Output):

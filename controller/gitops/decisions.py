@@ -126,7 +126,7 @@ def enqueue_apply(rt: Runtime, db: Session, row: PlanRow, by: str, source_name: 
     steps, secret_env = [], {}
     for pos, s in enumerate(reconciler.steps(plan, conn)):
         steps.append({"name": s.name, "playbook": s.playbook, "vars": dict(s.vars), "resource": s.resource,
-                      "continue_on_error": True})
+                      "continue_on_error": True, "wave": s.wave, "depends_on": list(s.depends_on)})
         # sealed with the job; the worker gives step N its own as JARVIS_STEP_<KEY>
         secret_env.update({f"{STEP_SECRET_PREFIX}{pos}_{k.upper()}": v for k, v in s.secrets.items()})
     req = JobRequest(runbook=f"apply:{row.kind}", title=f"Apply {row.manifest_name} → {row.target}",

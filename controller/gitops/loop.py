@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import delete, insert, select, update
 
@@ -191,7 +191,7 @@ def _store_health(db, tp: TargetPlan) -> None:
 
 def _item(path, target, status, resource="", action="", fields=(), plan_id=None, error="") -> dict:
     return {"manifest_path": path, "target": target, "resource": resource, "status": status, "action": action,
-            "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in fields],
+            "fields": [asdict(f) for f in fields],
             "plan_id": plan_id, "error": error[:5000]}
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from controller import connections
 from controller.errors import Conflict, Forbidden, Invalid, NotFound
+from controller.jobs import ordering
 from controller.jobs.catalog import Catalog
 from controller.roles import at_least
 from controller.secrets import SecretBackend
@@ -35,7 +36,7 @@ def step_env(env: dict[str, str], pos: int) -> dict[str, str]:
 class JobRequest:
     runbook: str
     title: str
-    steps: list[dict[str, Any]]                  # [{name, playbook, vars, resource}]
+    steps: list[dict[str, Any]]                  # [{name, playbook, vars, resource, wave?, depends_on?}]
     input: dict[str, Any] = field(default_factory=dict)          # public (no secrets)
     secret_env: dict[str, str] = field(default_factory=dict)     # env var -> secret value
     connection: str | None = None
@@ -50,6 +51,11 @@ class JobRequest:
 
 
 def create(db: Session, store: SecretBackend, req: JobRequest) -> Job:
+    try:
+        ordering.run_order(req.steps)   # an order that cannot be honoured is refused before a job exists
+    except ordering.StepOrderError as exc:
+        raise Invalid(f"the job's steps cannot run in order: {exc}",
+                      errors=[{"field": "steps", "message": str(exc)}]) from None
     job = Job(runbook=req.runbook, title=req.title, status="pending", trigger=req.trigger,
               created_by=req.created_by, input_json=req.input, steps_spec=req.steps, connection=req.connection,
               concurrency_key=req.concurrency_key, timeout_s=req.timeout_s, max_attempts=max(1, req.max_attempts),

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from controller.jobs import step_connection, submit
+from controller.jobs import ordering, step_connection, submit
 from controller.jobs.bus import Bus
 from controller.jobs.events import EventSink
 from controller.jobs.queue import Entry, JobQueue
@@ -152,7 +152,14 @@ class Worker:
         status, reason = "success", ""
         failed: list[str] = []
         try:
-            for pos, step in enumerate(job.steps_spec):
+            order = ordering.run_order(job.steps_spec)
+        except ordering.StepOrderError as exc:   # nothing runs when the order cannot be honoured
+            order, status, reason = [], "error", str(exc)
+        outcome: dict[str, str] = {}              # step name -> how it ended, for the steps after it
+        outputs: dict[str, dict[str, Any]] = {}   # step name -> what it published (set_stats)
+        try:
+            for pos in order:
+                step = job.steps_spec[pos]
                 remaining = int(deadline - time.monotonic())
                 if remaining <= 0:
                     status, reason = "timeout", f"job timeout of {job.timeout_s}s reached"
@@ -160,16 +167,35 @@ class Worker:
                 if cancel.is_set():
                     status, reason = "canceled", "canceled"
                     break
+                why, step_vars = "", {}
+                blocked = [d for d in ordering.dependencies(step) if outcome.get(d) != "success"]
+                if blocked:
+                    why = f"skipped: {blocked[0]} did not succeed ({outcome.get(blocked[0], 'not run')})"
+                else:
+                    try:
+                        step_vars = ordering.resolve(step.get("vars") or {}, outputs)
+                    except ordering.MissingOutput as exc:
+                        why = f"not run: {exc}"
+                if why:
+                    outcome[step["name"]] = "skipped"
+                    self._step_skipped(job, pos, step, why)
+                    output["steps"].append({"name": step["name"], "resource": step.get("resource", ""),
+                                            "status": "skipped", "reason": why})
+                    if step.get("continue_on_error"):
+                        failed.append(f"{step.get('resource') or step['name']}: {why}")
+                        continue
+                    status, reason = "error", f"{step['name']}: {why}"
+                    break
                 extra_vars, extra_env = self._step_connections(step)
                 step_id = self._step_started(job, pos, step)
                 ssh_vars = _known_hosts(private, conn)
                 spec = RunSpec(
                     private_dir=private, playbook=Path(step["playbook"]), ident=f"step{pos}",
-                    extravars={"input": job.input_json, **(step.get("vars") or {}), **ssh_vars,
+                    extravars={"input": job.input_json, **step_vars, **ssh_vars,
                                "jarvis_job": {"id": job.id, "attempt": job.attempt},
                                **conn_vars, **extra_vars,
                                "jarvis_backups_dir": str(settings.data_dir / "backups")},
-                    inventory=(step.get("vars") or {}).get("inventory"),
+                    inventory=step_vars.get("inventory"),
                     envvars={**conn_env, **extra_env, **submit.step_env(env, pos)}, ssh_key=ssh_key,
                     timeout=remaining,
                     host_key_checking=bool((conn.config if conn else {}).get("host_key_checking", True)),
@@ -177,6 +203,9 @@ class Worker:
                 result = run_playbook(spec, on_event=lambda e, n=step["name"]: sink.add(e, n),
                                       should_cancel=cancel.is_set)
                 self._step_finished(job, step_id, step, result)
+                outcome[step["name"]] = result.status
+                if result.status == "success":
+                    outputs[step["name"]] = dict(result.set_stats)
                 output["steps"].append({"name": step["name"], "resource": step.get("resource", ""),
                                         "status": result.status, "failures": result.failures,
                                         "set_stats": result.set_stats})
@@ -192,6 +221,7 @@ class Worker:
         finally:
             last = sink.close()
             shutil.rmtree(private, ignore_errors=True)
+        output["outputs"] = outputs
         if failed and status == "success":
             status, reason = "error", f"{len(failed)} step(s) failed: " + "; ".join(failed)[:450]
         output["last_counter"] = last
@@ -221,6 +251,18 @@ class Worker:
             out = _step_dict(row)
         self.bus.publish(job.id, [{"type": "step", "step": out}])
         return row.id
+
+    def _step_skipped(self, job: Job, pos: int, step: dict, why: str) -> None:
+        """A step that did not run because what it needs did not succeed: recorded, with why."""
+        now = utcnow()
+        with self.rt.db.session() as s:
+            row = JobStep(job_id=job.id, position=pos, attempt=job.attempt, step_name=step["name"],
+                          resource=step.get("resource", ""), status="skipped", started_at=now, finished_at=now,
+                          result={"error": why})
+            s.add(row)
+            s.flush()
+            out = _step_dict(row)
+        self.bus.publish(job.id, [{"type": "step", "step": out}])
 
     def _step_finished(self, job: Job, step_id: int, step: dict, result: RunResult) -> None:
         with self.rt.db.session() as s:
@@ -327,6 +369,6 @@ def _reason(result: RunResult) -> str:
 
 def _step_dict(row: JobStep) -> dict[str, Any]:
     return {"id": row.id, "position": row.position, "attempt": row.attempt, "step_name": row.step_name,
-            "resource": row.resource, "status": row.status,
+            "resource": row.resource, "status": row.status, "error": (row.result or {}).get("error") or "",
             "started_at": row.started_at.isoformat() if row.started_at else None,
             "finished_at": row.finished_at.isoformat() if row.finished_at else None}

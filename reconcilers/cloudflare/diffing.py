@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from controller.plans import Action, Change, FieldDiff, Resource, Risk, field_diffs
+from controller.plans import Action, Change, FieldDiff, Resource, Risk, resource_diffs
 
 from .normalise import identity
+from .terms import record_prefix, record_terms
 
 RECORD = "record"
 
@@ -41,20 +42,16 @@ def _group(resources: Iterable[Resource]) -> dict[tuple[str, str], list[Resource
     return out
 
 
-def _each(spec: Mapping[str, Any], *, after: bool) -> tuple[FieldDiff, ...]:
-    """One field per top-level key (a create or a delete shows the whole record, zone included)."""
-    return tuple(FieldDiff(k, None, v) if after else FieldDiff(k, v, None) for k, v in sorted(spec.items()))
-
-
 def _create(target: str, want: Resource) -> Change:
-    return Change(target, want.key, Action.CREATE, fields=_each(want.spec, after=True),
+    # a create or a delete shows the whole record, zone included, in orch.yaml terms
+    return Change(target, want.key, Action.CREATE, fields=resource_diffs(None, want, record_terms),
                   risk=Risk.LOW, protected=want.protected, desired=dict(want.spec))
 
 
 def _update(target: str, want: Resource, have: Resource, adopting: bool) -> Change | None:
-    fields = field_diffs(dict(have.spec), dict(want.spec), ignore=want.ignore)
+    fields = resource_diffs(have, want, record_terms, ignore=want.ignore)
     if adopting:
-        fields = (*fields, FieldDiff("owner", None, "jarvis"))
+        fields = (*fields, FieldDiff("owner", None, "jarvis", f"{record_prefix(dict(want.spec))}.adopt", None, True))
     if not fields:
         return None
     return Change(target, want.key, Action.UPDATE, fields=fields, risk=Risk.MEDIUM,
@@ -63,7 +60,7 @@ def _update(target: str, want: Resource, have: Resource, adopting: bool) -> Chan
 
 
 def _delete(target: str, have: Resource) -> Change:
-    return Change(target, have.key, Action.DELETE, fields=_each(have.spec, after=False),
+    return Change(target, have.key, Action.DELETE, fields=resource_diffs(have, None, record_terms),
                   risk=Risk.HIGH, protected=have.protected, live_id=have.id)
 
 

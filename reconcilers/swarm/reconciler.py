@@ -21,12 +21,13 @@ from controller.contract import (
     Scope,
     Step,
 )
-from controller.plans import Action, Change, Plan, Resource, diff_resources
+from controller.plans import Action, Change, Plan, Resource, Term, diff_resources
 from reconcilers.swarm.connection import DOCKER
 from reconcilers.swarm.desired import OBJECT_LABEL, build_desired
 from reconcilers.swarm.engine import client_for
 from reconcilers.swarm.observe import observe_engine, read_engine
 from reconcilers.swarm.refs import ConnectionResolver
+from reconcilers.swarm.terms import swarm_terms
 
 PLAYBOOK = str(Path(__file__).parent / "playbooks" / "apply.yml")
 _OBJECT_TYPES = ("network", "secret", "config")
@@ -100,6 +101,9 @@ class SwarmReconciler(BaseReconciler):
     def order(self, changes: list[Change]) -> list[Change]:
         return sorted(changes, key=_step_order)
 
+    def terms(self, resource: Resource) -> list[Term] | None:
+        return swarm_terms(resource)
+
     def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
         changes = super().diff(desired, live, target=target, prune=prune)
         if prune:
@@ -110,7 +114,7 @@ class SwarmReconciler(BaseReconciler):
         desired_keys = {r.key for r in desired.resources}
         old = [r for r in live.resources if r.owned and r.key not in held and r.type in ("secret", "config")
                and r.key not in desired_keys and r.spec.get("Labels", {}).get(OBJECT_LABEL) in objects]
-        return self.order(changes + diff_resources(target, [], old, prune=True))
+        return self.order(changes + diff_resources(target, [], old, prune=True, terms=self.terms))
 
     def steps(self, plan: Plan, connection: ConnectionInfo) -> list[Step]:
         out = []
@@ -125,8 +129,9 @@ class SwarmReconciler(BaseReconciler):
                 secrets = {"data_b64": base64.b64encode(plan.secrets[name]).decode()}
             else:
                 secrets = {}
+            # objects before the services that use them; a service removed before the objects it used
             out.append(Step(name=f"{c.action} {c.resource}", playbook=PLAYBOOK, vars=vars_, resource=c.resource,
-                            secrets=secrets))
+                            secrets=secrets, wave=_step_order(c)[0]))
         return out
 
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:

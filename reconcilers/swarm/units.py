@@ -46,3 +46,41 @@ def nano_cpus(value: object, field: str = "cpus") -> int:
         return int(round(float(value) * 1_000_000_000))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ValueError(f"{field}: {value!r} is not a number of CPUs (example: 0.5)") from None
+
+
+def human_duration(ns: object) -> object:
+    """Nanoseconds → the shortest Go-style duration (`10s`, `1m30s`, `500ms`, `0s`); non-numbers pass through."""
+    if not isinstance(ns, int | float) or isinstance(ns, bool):
+        return ns
+    ns = int(ns)
+    if ns == 0:
+        return "0s"
+    sign, ns = ("-" if ns < 0 else ""), abs(ns)
+    if ns % 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("us", 1_000), ("ns", 1)):
+            if ns % size == 0:
+                return f"{sign}{ns // size}{unit}"
+    out, rest = "", ns // 1_000_000_000
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return sign + out
+
+
+def human_size(n: object) -> object:
+    """Bytes → the largest binary unit that divides them exactly (`512M`, `1G`, `1536K`, `100`)."""
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        return n
+    for unit, size in (("P", 1024**5), ("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if n % size == 0:
+            return f"{n // size}{unit}"
+    return n
+
+
+def human_cpus(nano: object) -> object:
+    """NanoCPUs → CPUs (500000000 → 0.5)."""
+    if not isinstance(nano, int) or isinstance(nano, bool):
+        return nano
+    cpus = nano / 1_000_000_000
+    return int(cpus) if cpus == int(cpus) else cpus

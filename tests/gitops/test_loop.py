@@ -74,7 +74,8 @@ def test_auto_applies_and_heals_drift_made_by_hand(git_rt, tmp_path):
     (healing,) = [p for p in plans(git_rt, w.source_id) if p.id in res.plan_ids]
     change = healing.changes[0]
     assert change["action"] == "update"
-    assert change["fields"] == [{"path": "endpoint", "before": "hand-edited", "after": "prod"}]
+    assert [{k: f[k] for k in ("path", "before", "after")} for f in change["fields"]] == [
+        {"path": "endpoint", "before": "hand-edited", "after": "prod"}]
     wait_job(git_rt, res.job_ids[0])
     assert w.files()["web"]["endpoint"] == "prod"
 

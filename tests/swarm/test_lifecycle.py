@@ -39,6 +39,10 @@ def test_update_image_env_replicas_and_prune(connection, scope, swarm_engine):
     assert [(c.resource, c.action) for c in plan.changes] == [("service/app", "update")]
     paths = {f.path for f in plan.changes[0].fields}
     assert "TaskTemplate.ContainerSpec.Image" in paths and "Mode.Replicated.Replicas" in paths
+    # the same change in orch.yaml terms, read back from the real engine: nothing else differs
+    terms = {f.manifest_path: (f.manifest_before, f.manifest_after) for f in plan.changes[0].fields}
+    assert terms == {"services.app.image": ("jarvis-test/sleep:1", "jarvis-test/sleep:2"),
+                     "services.app.replicas": (1, 2), "services.app.env.X": (None, "y")}, terms
     _, plan = plan_for(rec, m2, scope, connection, prune=True)
     assert [(c.resource, c.action) for c in plan.changes] == [("service/app", "update"), ("service/gone", "delete")]
     results = apply_plan(rec, plan, connection)

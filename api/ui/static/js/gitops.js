@@ -8,15 +8,30 @@
   const notAvailable = (what, err) => el("div.notice", { role: "alert",
     text: err.status === 404 ? `The ${what} API is not available on this server yet.` : `Could not load the ${what}: ${err.message}` });
 
-  /* ---- field diffs ---- */
-  const show = (v) => (v === undefined || v === null ? "∅" : typeof v === "string" ? v : JSON.stringify(v, null, 1));
-  function diffTable(fields) {
+  /* ---- field diffs: orch.yaml terms first, the engine's own fields on demand ---- */
+  const scalar = (v) => v === null || ["string", "number", "boolean"].includes(typeof v);
+  const show = (v) => (v === undefined || v === null ? "∅" : typeof v === "string" ? v
+    : Array.isArray(v) && v.every(scalar) ? v.join(", ") : JSON.stringify(v, null, 1));
+  const table = (head, rows, cls) => el("div.table-wrap", el("table.diff" + (cls || ""),
+    el("thead", el("tr", head.map((h) => el("th", { scope: "col", text: h })))), el("tbody", rows)));
+  // a create has no live side and a delete no Git side: one value column, so phones keep it readable
+  const SIDES = { create: [["after", "Value (Git)"]], delete: [["before", "Value (live)"]] };
+  function diffTable(fields, spec, action) {
     if (!fields || !fields.length) return el("p.muted", { text: "No field difference." });
-    return el("div.table-wrap", el("table.diff",
-      el("thead", el("tr", el("th", { scope: "col", text: "Field" }), el("th", { scope: "col", text: "Before (live)" }),
-        el("th", { scope: "col", text: "After (Git)" }))),
-      el("tbody", fields.map((f) => el("tr", el("td", { text: f.path }), el("td.before", { text: show(f.before) }),
-        el("td.after", { text: show(f.after) }))))));
+    const sides = SIDES[action] || [["before", "Before (live)"], ["after", "After (Git)"]];
+    const value = (f, side) => (f.manifest_path ? f["manifest_" + side] : f[side]);
+    const rows = fields.map((f) => el(f.manifest_path ? "tr" : "tr.engine-only",
+      el("td", el("code", { text: f.manifest_path || f.path }),
+        f.manifest_path ? null : [" ", el("span.badge.plain", { text: "engine field", title: "Not set in orch.yaml: the engine's own field" })]),
+      sides.map(([side, label]) => el("td." + side, { "data-label": label, text: show(value(f, side)) }))));
+    const cls = sides.length === 1 ? ".one-side" : "";
+    const engine = el("details.engine-spec",
+      el("summary", { text: "Engine spec" }),
+      table(["Engine field", ...sides.map(([, label]) => label)], fields.map((f) => el("tr",
+        el("td", el("code", { text: f.path })),
+        sides.map(([side, label]) => el("td." + side, { "data-label": label, text: show(f[side]) })))), cls),
+      spec ? el("pre.spec", { text: JSON.stringify(spec, null, 2), "aria-label": "The engine spec to apply" }) : null);
+    return [table(["Field (orch.yaml)", ...sides.map(([, label]) => label)], rows, cls), engine];
   }
 
   /* ---- drift ---- */
@@ -46,7 +61,7 @@
       el("summary", J.badge(i.status), el("strong", { text: i.resource }),
         el("span.muted", { text: `${i.source} / ${i.manifest} → ${i.target}` })),
       i.error ? el("div.notice", { text: i.error }) : null,
-      diffTable(i.fields),
+      diffTable(i.fields, null, i.action),
       i.plan_id ? el("p", el("button.link-btn", { type: "button", text: "Open its plan", onclick: () => { tabs.show("plans"); openPlan(i.plan_id); } })) : null)));
   }
   J.$("#drift-status").addEventListener("change", renderDrift);
@@ -96,7 +111,7 @@
     J.clear(box,
       (plan.changes || []).map((c) => el("div.change",
         el("div.row", J.badge(c.action, c.action), el("strong", { text: c.resource }), c.risk ? el("span.badge.plain", { text: "risk " + c.risk }) : null),
-        diffTable(c.fields))),
+        diffTable(c.fields, c.desired, c.action))),
       actions);
     box.scrollIntoView({ behavior: "smooth", block: "nearest" });
   }

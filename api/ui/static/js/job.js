@@ -57,7 +57,8 @@
     if (!steps.size) return J.clear(list, el("li.muted", { text: "No step yet." }));
     J.clear(list, [...steps.values()].map((s) => el("li." + (s.status || "pending"),
       el("div.row", el("strong", { text: s.step_name || "step" }), J.badge(s.status)),
-      el("div.muted", { text: (s.started_at ? J.fmtDate(s.started_at) : "not started") + (s.duration_s != null ? " · " + J.duration(s.duration_s) : "") }))));
+      el("div.muted", { text: (s.started_at ? J.fmtDate(s.started_at) : "not started") + (s.duration_s != null ? " · " + J.duration(s.duration_s) : "") }),
+      s.error ? el("div.muted.step-error", { text: s.error }) : null)));
   }
 
   function artifacts(list) {
