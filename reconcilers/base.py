@@ -25,6 +25,7 @@ from controller.contract import (
     TargetSummary,
     TargetUnavailable,
 )
+from controller.jobs.step_connection import read as read_step_connection
 from controller.plans import Action, Change, FieldDiff, Plan, Resource, Risk, diff_resources, field_diffs
 
 OWNER_LABEL = "jarvis.managed"
@@ -36,5 +37,5 @@ __all__ = [
     "ConnectionType", "DesiredState", "FieldDiff", "Health", "InvalidDesiredState", "LiveState", "MANIFEST_LABEL",
     "OWNER_LABEL", "Plan", "Planned", "Reconciler", "ReconcilerContext", "ReconcilerError", "Resource", "Risk",
     "SOURCE_LABEL", "Scope", "Step", "TargetConflict", "TargetSummary", "TargetUnavailable", "diff_resources",
-    "field_diffs", "object_schema", "secret",
+    "field_diffs", "object_schema", "read_step_connection", "secret",
 ]

@@ -259,5 +259,6 @@ def change_zone(change: Change) -> str:
 
 
 def _unreachable(exc: CloudflareError) -> bool:
-    """The API itself failed (no answer, the token refused, a server error), not one zone."""
-    return exc.status == 0 or exc.status == 401 or exc.status >= 500
+    """The API itself failed (no answer, the token refused, a server error), not one zone. Cloudflare
+    answers a token it does not accept with 403 and error 10000 ("Authentication error")."""
+    return exc.status in (0, 401) or exc.status >= 500 or (exc.status == 403 and 10000 in exc.codes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from swarm_steps import apply_plan, plan_for
 
-from controller.contract import ReconcilerContext
+from controller.contract import ConnectionInfo, ReconcilerContext
 from reconcilers.swarm import SwarmReconciler
 
 
@@ -98,3 +98,17 @@ def test_check_reports_swarm_manager(connection, swarm_engine):
     from controller.contract import ConnectionInfo
     bad = SwarmReconciler().check(ConnectionInfo("x", "docker", config={"base_url": "unix:///nonexistent.sock"}))
     assert not bad.ok and "did not answer" in bad.message
+
+
+def test_an_unreachable_engine_is_the_target_unavailable(scope):
+    """Nothing can be compared: the plan error says so once, naming the address, and the summary is down."""
+    from controller.gitops.planner import plan_manifest
+    from controller.manifests.loader import parse_manifest
+
+    gone = ConnectionInfo("far", "docker", config={"base_url": "tcp://127.0.0.1:9", "tls": False})
+    text = "apiVersion: jarvis/v1\nname: far\nconnections: {swarm: far}\nservices: {web: {image: \"jarvis-test/sleep:1\"}}\n"
+    (tp,) = plan_manifest(parse_manifest(text, "orch.yaml").manifest, path="orch.yaml", source="s", revision="r",
+                          reconcilers={"swarm": SwarmReconciler()}, connection=lambda name: gone, files={})
+    assert tp.plan is None
+    assert tp.error.startswith("target unavailable: cannot reach the docker engine at tcp://127.0.0.1:9 (connection 'far')")
+    assert tp.summary.health == "down"
