@@ -7,6 +7,7 @@ A connection's `config` and `credentials` are checked against its type's schemas
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -113,6 +114,36 @@ def info(store: SecretBackend, conn: Connection) -> ConnectionInfo:
 
 def names(db: Session) -> set[str]:
     return set(db.scalars(select(Connection.name)))
+
+
+def credential_keys(db: Session) -> dict[str, frozenset[str]]:
+    """Each connection's credential keys (from the hints: nothing is decrypted), by name.
+
+    Manifests are checked against it, so `from: connection:NAME/KEY` naming an unknown connection or key
+    is an error at its line and column when the manifest is read."""
+    return {name: frozenset(hints or {}) for name, hints in db.execute(select(Connection.name, Connection.credential_hints))}
+
+
+def secret_resolver(database: Database, store: SecretBackend) -> Callable[[str, str], str]:
+    """`connection:NAME/KEY` → the decrypted credential, each connection opened once per resolver.
+
+    A LookupError says which name or key is unknown (and which keys there are), never a value."""
+    opened: dict[str, dict[str, str]] = {}
+
+    def resolve(name: str, key: str) -> str:
+        if name not in opened:
+            with database.session() as db:
+                conn = db.scalar(select(Connection).where(Connection.name == name))
+                if conn is None:
+                    raise LookupError(f"no connection named {name!r}")
+                opened[name] = open_credentials(store, conn)
+        values = opened[name]
+        if key not in values:
+            has = f"it has {', '.join(sorted(values))}" if values else "it has no credentials"
+            raise LookupError(f"connection {name!r} has no credential {key!r} ({has})")
+        return values[key]
+
+    return resolve
 
 
 def names_of_type(db: Session, type: str) -> list[str]:

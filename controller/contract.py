@@ -6,11 +6,48 @@ through the `jarvis.reconcilers` entry-point group: one module and one line in p
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
+from controller.errors import JarvisError
 from controller.plans import Change, Plan, Resource, Term, diff_resources
+
+# (connection name, credential key) → the decrypted value; raises LookupError saying which is unknown
+ConnectionResolver = Callable[[str, str], str]
+# a connection → a client for its target (a kind's own `client_for` unless the context hands another)
+ClientFactory = Callable[..., Any]
+Health = Literal["ok", "degraded", "down", "unknown"]
+
+
+class ReconcilerError(JarvisError):
+    """The one base for a reconciler's failures. The planner turns one into the target's plan error
+    (`plan_error`), the API into an HTTP answer (`status`, by JarvisError's one handler)."""
+
+    status, code = 500, "reconciler_error"
+    label = "reconciler error"
+
+    @property
+    def plan_error(self) -> str:
+        return f"{self.label}: {self.message}"
+
+
+class InvalidDesiredState(ReconcilerError):
+    """What the manifest asks for cannot be planned or applied as written (a reference, a value)."""
+
+    status, code, label = 422, "invalid_desired_state", "invalid desired state"
+
+
+class TargetUnavailable(ReconcilerError):
+    """The target (engine, API) could not be reached or refused the connection's credentials."""
+
+    status, code, label = 503, "target_unavailable", "target unavailable"
+
+
+class TargetConflict(ReconcilerError):
+    """The target holds something in the way (a foreign object, a plan older than the live state)."""
+
+    status, code, label = 409, "target_conflict", "conflict"
 
 
 @dataclass(frozen=True)
@@ -78,6 +115,49 @@ class ConnectionCheck:
 
 
 @dataclass(frozen=True)
+class TargetSummary:
+    """What one observation says about a target, in a shape every page loops over without knowing the kind.
+
+    `counts` are labelled figures (`{"services": 3, "containers with errors": 1}`); `problems` is how
+    many of them need a person (the dashboard adds them up); `resources` holds per-resource health
+    (a service's replicas and task errors) keyed like `Resource.key`.
+    """
+
+    health: Health = "unknown"
+    counts: Mapping[str, int] = field(default_factory=dict)
+    problems: int = 0
+    errors: tuple[str, ...] = ()
+    resources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"health": self.health, "counts": dict(self.counts), "problems": self.problems,
+                "errors": list(self.errors), "resources": {k: dict(v) for k, v in self.resources.items()}}
+
+
+@dataclass(frozen=True)
+class ReconcilerContext:
+    """What the registry hands a reconciler instead of a bare `cls()`.
+
+    `settings`: this kind's settings (`JARVIS_RECONCILERS` `{kind: {...}}` over the kind's `settings_defaults`);
+    `resolve_secret`: `connection:NAME/KEY` references (None where no stored connection can be read);
+    `clients`: client factories by connection type, to hand a kind another way to reach its target;
+    `environ`: what `env:VAR` references read (None: this process's environment).
+    """
+
+    kind: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    resolve_secret: ConnectionResolver | None = field(default=None, repr=False)
+    clients: Mapping[str, ClientFactory] = field(default_factory=dict)
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
+
+    def secret(self, name: str, key: str) -> str:
+        """The credential `key` of connection `name`; LookupError names what is unknown (never a value)."""
+        if self.resolve_secret is None:
+            raise LookupError(f"connection secrets are not available here (needed {name}/{key})")
+        return self.resolve_secret(name, key)
+
+
+@dataclass(frozen=True)
 class Planned:
     """What the base's sequence produced for one target of one manifest: both sides and the changes."""
 
@@ -113,20 +193,38 @@ class Reconciler(Protocol):
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         """Connection test for `POST /api/connections/{id}/test`."""
 
+    def summarise(self, live: LiveState) -> TargetSummary:
+        """The target's health, counts and errors from one observation (pure)."""
+
 
 class BaseReconciler:
     """The base every kind extends (octoDNS's BaseProvider.plan): it runs the sequence, a kind fills hooks.
 
     Hooks: `desired` (manifest → resources, pure), `observe` (read-only), `normalise` (make both sides
     comparable: drop what must not be touched, fold server-side defaults), `order` (the order changes
-    are shown and applied), `steps` and `check`. `diff` is the one generic diff (`diff_resources`) over
-    the normalised sides; a kind overrides it only where its resources do not match by key.
+    are shown and applied), `steps`, `check` and `summarise`. `diff` is the one generic diff
+    (`diff_resources`) over the normalised sides; a kind overrides it only where its resources do not
+    match by key. A failure a kind can name is raised as a `ReconcilerError` subclass.
     """
 
     kind: ClassVar[str]
+    title: ClassVar[str] = ""                       # how pages name the kind ("Docker Swarm"); default: kind
     sections: ClassVar[tuple[str, ...]]
     connection_type: ClassVar[str]
     connection_key: ClassVar[str]
+    settings_defaults: ClassVar[Mapping[str, Any]] = {}   # every per-kind setting it reads, with its default
+
+    def __init__(self, context: ReconcilerContext | None = None) -> None:
+        self.context = context or ReconcilerContext(kind=getattr(self, "kind", ""))
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """This kind's settings: the context's over the defaults it declares."""
+        return {**self.settings_defaults, **self.context.settings}
+
+    def client(self, connection: ConnectionInfo, default: ClientFactory, **kwargs: Any) -> Any:
+        """A client for `connection`: the context's factory for its type, else the kind's own `default`."""
+        return self.context.clients.get(connection.type, default)(connection, **kwargs)
 
     def plan(self, manifest: Any, scope: Scope, files: Mapping[str, bytes], connection: ConnectionInfo, *,
              target: str, prune: bool) -> Planned:
@@ -161,3 +259,10 @@ class BaseReconciler:
 
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         raise NotImplementedError
+
+    def summarise(self, live: LiveState) -> TargetSummary:
+        """Default: healthy without errors, down with nothing observed and errors, degraded otherwise."""
+        owned = sum(1 for r in live.resources if r.owned)
+        health: Health = "ok" if not live.errors else ("down" if not live.resources else "degraded")
+        return TargetSummary(health=health, counts={"managed": owned}, problems=len(live.errors),
+                             errors=tuple(live.errors))

@@ -1,15 +1,23 @@
-"""Finds reconcilers through the `jarvis.reconcilers` entry-point group.
+"""Finds reconcilers through the `jarvis.reconcilers` entry-point group, and hands each its context.
 
-The controller never imports a reconciler module by name: a new target kind is one module and
-one line in pyproject.toml. Tests register extra kinds (a test reconciler) with `register`.
+The controller never imports a reconciler module by name: a new target kind is one package and
+one line under `[project.entry-points."jarvis.reconcilers"]` in its distribution's pyproject.toml
+(Jarvis's own, or a separately installed one). `register` adds a class by hand (for a process that
+composes its own kinds); the test kind under tests/kinds goes through the entry-point path.
 """
 
 from __future__ import annotations
 
 import logging
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
-from controller.contract import Reconciler
+from controller import connections  # module import: connections → connection_types → registry
+from controller.contract import Reconciler, ReconcilerContext
+from controller.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from controller.runtime import Runtime
 
 log = logging.getLogger(__name__)
 GROUP = "jarvis.reconcilers"
@@ -37,6 +45,23 @@ def reconciler_classes() -> dict[str, type]:
     return found
 
 
-def reconcilers() -> dict[str, Reconciler]:
-    return {kind: cls() for kind, cls in reconciler_classes().items()}
+def context_for(cls: type, rt: Runtime | None = None, **overrides: Any) -> ReconcilerContext:
+    """The context one kind is built with: its settings from the one settings object (over the defaults
+    it declares; an unknown key is refused, naming the ones it reads) and the connection resolver."""
+    kind = getattr(cls, "kind", "")
+    defaults = dict(getattr(cls, "settings_defaults", {}) or {})
+    configured = dict(((rt.settings.reconcilers if rt is not None else {}) or {}).get(kind) or {})
+    unknown = sorted(set(configured) - set(defaults))
+    if unknown:
+        reads = ", ".join(sorted(defaults)) or "none"
+        raise ConfigurationError(f"JARVIS_RECONCILERS: the {kind} reconciler has no setting {', '.join(unknown)} "
+                                 f"(it reads: {reads})")
+    resolver = connections.secret_resolver(rt.db, rt.secrets) if rt is not None else None
+    fields: dict[str, Any] = {"kind": kind, "settings": {**defaults, **configured}, "resolve_secret": resolver}
+    return ReconcilerContext(**{**fields, **overrides})
+
+
+def reconcilers(rt: Runtime | None = None) -> dict[str, Reconciler]:
+    """One instance per installed kind, built with its context (without `rt`: defaults, no stored secrets)."""
+    return {kind: cls(context_for(cls, rt)) for kind, cls in reconciler_classes().items()}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     leader_lease_seconds: int = Field(15, description="Controller leader lease; another controller takes over after two.")
     run_controller: bool = Field(True, description="`jarvis serve` also runs the reconcile loop.")
     run_worker: bool = Field(True, description="`jarvis serve` also runs a worker (always true when embedded).")
+    reconcilers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Settings per target kind, as JSON by kind, e.g. "
+        "`{\"swarm\": {\"engine_timeout\": 30}}`; each kind declares the keys it reads (reconcilers/README.md), "
+        "and an unknown one is refused.")
     manifest_max_bytes: int = Field(262_144, gt=0, description="Largest manifest file parsed; a bigger one is an error at the line it crosses.")
     manifest_max_aliases: int = Field(200, ge=0, description="YAML aliases (`*name`) allowed in one manifest.")
     manifest_max_nodes: int = Field(50_000, gt=0, description="Values one manifest may hold once its aliases are expanded "

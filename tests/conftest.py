@@ -108,12 +108,20 @@ def viewer(make_user) -> Account:
     return make_user("viewer")
 
 
-@pytest.fixture
-def filestore_registered():
-    """The file-store test reconciler (tests/gitops/filestore), registered for one test."""
-    from controller import registry
-    from tests.gitops.filestore import FileStoreReconciler
+@pytest.fixture(scope="session")
+def test_kinds_site(tmp_path_factory) -> Path:
+    """The test kinds under tests/kinds, pip-installed (once) into a directory of their own."""
+    from tests.support import plugins
 
-    registry.register(FileStoreReconciler)
-    yield
-    registry.unregister("filestore")
+    site = tmp_path_factory.mktemp("kinds") / "site"
+    return plugins.install(plugins.KINDS / "filestore", site)
+
+
+@pytest.fixture
+def filestore_registered(test_kinds_site):
+    """The file-store test kind (tests/kinds/filestore), installed for one test: Jarvis finds it through
+    its distribution's `jarvis.reconcilers` entry point, as it finds any kind."""
+    from tests.support import plugins
+
+    with plugins.on_path(test_kinds_site):
+        yield

@@ -64,7 +64,7 @@ def test_connection(conn_id: int, request: Request, db: DbDep, rt: RuntimeDep):
     request.state.audit = {"target": f"connection/{conn.name}"}
     declared = connection_types.installed().get(conn.type)
     checkers = [declared] if declared and declared.check else \
-        [r for r in registry.reconcilers().values() if r.connection_type == conn.type]
+        [r for r in registry.reconcilers(rt).values() if r.connection_type == conn.type]
     if not checkers:
         result = ConnectionCheck(False, f"no check is available for {conn.type} connections yet")
     else:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 
 from api.deps import DbDep, RuntimeDep, require
 from api.routers.sources import alert_of, controller_alive, status_text_of
 from api.schemas.dashboard import (
-    CloudflareWidget,
     ControllerState,
     DashboardPublic,
     IncidentSummary,
+    KindPublic,
     SourceSummary,
-    ZoneStatus,
+    TargetSummaryPublic,
 )
 from api.schemas.incidents import IncidentCounts
 from api.schemas.plans import DriftCounts
-from controller import incidents
+from controller import incidents, registry
 from controller.store.models import Connection, DriftItem, Job, PlanRow, Source, TargetStatus
 
 router = APIRouter(tags=["dashboard"])
@@ -28,12 +30,9 @@ def dashboard(db: DbDep, rt: RuntimeDep):
     active = db.scalar(select(func.count(Job.id)).where(Job.status.in_(("pending", "running")))) or 0
     targets = db.scalars(select(TargetStatus)).all()
     conn_types = dict(db.execute(select(Connection.type, func.count(Connection.id)).group_by(Connection.type)).all())
-    swarm = [t for t in targets if t.kind == "swarm"]
-    containers = sum(int((t.health or {}).get("containers_with_errors", 0)) for t in swarm) if swarm else None
-    servers = [t for t in targets if t.kind == "vps"]
     drifted = dict(db.execute(select(DriftItem.target, func.count(DriftItem.id))
                               .where(DriftItem.status.in_(("drifted", "pending"))).group_by(DriftItem.target)).all())
-    cloudflare = [_cloudflare(t, drifted.get(t.target, 0)) for t in targets if t.kind == "cloudflare"]
+    kinds = kind_summaries(targets, drifted, conn_types)
     drift = DriftCounts(**dict(db.execute(select(DriftItem.status, func.count(DriftItem.id))
                                           .group_by(DriftItem.status)).all()))
     waiting = db.scalar(select(func.count(PlanRow.id)).where(PlanRow.status.in_(("pending", "held")))) or 0
@@ -46,9 +45,8 @@ def dashboard(db: DbDep, rt: RuntimeDep):
                                      status_text=status_text_of(db, s), alert=alert, alert_reason=reason, last_error=s.last_error[:300]))
     return DashboardPublic(
         active_jobs=active,
-        containers_with_errors=containers,
-        active_servers=sum(int((t.health or {}).get("running", 0)) for t in servers) if servers else None,
-        cloudflare=cloudflare if (cloudflare or conn_types.get("cloudflare")) else None,
+        target_problems=sum(t.problems for k in kinds for t in k.targets) if targets else None,
+        kinds=kinds,
         incidents=[IncidentSummary(id=i.id, title=i.title, target=i.target, service=i.resource, opened_at=i.opened_at,
                                    job_id=i.job_id, state=i.state, severity=i.severity) for i in latest],
         incident_counts=IncidentCounts(**incidents.counts(db)),
@@ -60,10 +58,26 @@ def dashboard(db: DbDep, rt: RuntimeDep):
     )
 
 
-def _cloudflare(t: TargetStatus, drifted: int) -> CloudflareWidget:
-    """Token validity, zones and their status, last sync and drifted records, from the last observation."""
-    zones = (t.health or {}).get("zones") or {}
-    seen = any("id" in z for z in zones.values())
-    return CloudflareWidget(connection=t.connection, token_valid=seen or (not t.errors and not zones),
-                            zones=[ZoneStatus(name=name, status=z.get("status", "")) for name, z in sorted(zones.items())],
-                            last_sync=t.observed_at, drifted_records=drifted, errors=t.errors)
+def kind_summaries(targets: list[TargetStatus], drifted: dict[str, int], conn_types: dict[str, int]) -> list[KindPublic]:
+    """Every installed kind (and any kind a stored target still names), each with its targets' summaries:
+    the page loops over them without knowing one kind from another."""
+    by_kind: dict[str, list[TargetStatus]] = defaultdict(list)
+    for t in targets:
+        by_kind[t.kind].append(t)
+    classes = registry.reconciler_classes()
+    out = []
+    for kind in sorted(set(classes) | set(by_kind)):
+        cls = classes.get(kind)
+        conn_type = getattr(cls, "connection_type", "")
+        out.append(KindPublic(
+            kind=kind, title=getattr(cls, "title", "") or kind, connection_type=conn_type,
+            connections=conn_types.get(conn_type, 0),
+            targets=[_summary(t, drifted.get(t.target, 0)) for t in sorted(by_kind[kind], key=lambda t: t.target)]))
+    return out
+
+
+def _summary(t: TargetStatus, drifted: int) -> TargetSummaryPublic:
+    s = t.summary or {}
+    return TargetSummaryPublic(target=t.target, connection=t.connection, health=s.get("health", "unknown"),
+                               counts=dict(s.get("counts") or {}), problems=int(s.get("problems", len(t.errors or []))),
+                               errors=list(s.get("errors", t.errors or [])), observed_at=t.observed_at, drifted=drifted)

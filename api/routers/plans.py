@@ -66,8 +66,8 @@ def drift(db: DbDep, source_id: int | None = None, status: str | None = None):
         q = q.where(DriftItem.source_id == source_id)
     rows = db.execute(q.order_by(Source.name, DriftItem.manifest_path, DriftItem.target, DriftItem.resource)).all()
     summary = DriftCounts()
-    # each resource's last observed health (a service's running/desired replicas and task errors)
-    health = {t.target: (t.health or {}).get("services", {}) for t in db.scalars(select(TargetStatus))}
+    # each resource's last observed health, as its kind summarised it (a service's replicas and task errors)
+    health = {t.target: (t.summary or {}).get("resources", {}) for t in db.scalars(select(TargetStatus))}
     items = []
     for it, source_name in rows:
         setattr(summary, it.status, getattr(summary, it.status) + 1)

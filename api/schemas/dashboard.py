@@ -11,18 +11,27 @@ from api.schemas.incidents import IncidentCounts
 from api.schemas.plans import DriftCounts
 
 
-class ZoneStatus(Output):
-    name: str
-    status: str
+class TargetSummaryPublic(Output):
+    """One target's last observation, as its reconciler summarised it (the same shape for every kind)."""
 
-
-class CloudflareWidget(Output):
+    target: str = Field(description="`<kind>:<connection>`, e.g. `swarm:prod-swarm`.")
     connection: str
-    token_valid: bool
-    zones: list[ZoneStatus]
-    last_sync: dt.datetime | None
-    drifted_records: int
+    health: str = Field(description="ok, degraded, down or unknown.")
+    counts: dict[str, int] = Field(description="Labelled figures the kind reports (services, zones, records...).")
+    problems: int = Field(description="How many things on the target need a person.")
     errors: list[str]
+    observed_at: dt.datetime | None
+    drifted: int = Field(description="Resources drifted or waiting for approval on this target.")
+
+
+class KindPublic(Output):
+    """An installed target kind, its connections and its observed targets."""
+
+    kind: str
+    title: str
+    connection_type: str
+    connections: int = Field(description="Connections of the kind's type.")
+    targets: list[TargetSummaryPublic]
 
 
 class IncidentSummary(Output):
@@ -53,9 +62,8 @@ class SourceSummary(Output):
 
 class DashboardPublic(Output):
     active_jobs: int
-    containers_with_errors: int | None = Field(description="None: no Swarm target observed yet.")
-    active_servers: int | None = Field(description="None: no server target observed yet.")
-    cloudflare: list[CloudflareWidget] | None = Field(description="None: no Cloudflare connection.")
+    target_problems: int | None = Field(description="Problems over every observed target; None: none observed yet.")
+    kinds: list[KindPublic] = Field(description="Each installed target kind with its targets' summaries.")
     incidents: list[IncidentSummary]
     incident_counts: IncidentCounts
     drift: DriftCounts

@@ -116,7 +116,7 @@ def _open_incident(db: Session, source_id: int, applied: PlanRow, plan: Plan) ->
 
 def enqueue_apply(rt: Runtime, db: Session, row: PlanRow, by: str, source_name: str) -> Job:
     """Queues exactly the stored changes of `row` as an apply job."""
-    reconciler = registry.reconcilers().get(row.kind)
+    reconciler = registry.reconcilers(rt).get(row.kind)
     if reconciler is None:
         raise Conflict(f"no reconciler for {row.kind} is installed")
     conn = connections.info(rt.secrets, connections.by_name(db, row.connection))

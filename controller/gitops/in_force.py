@@ -9,6 +9,7 @@ force at the previously synced revision stays in force.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ class InForce:
     errors: list[str]             # this revision's errors (file:line:column)
 
 
-def check(raw: bytes | str, path: str, known: set[str]):
+def check(raw: bytes | str, path: str, known: Collection[str] | Mapping[str, Collection[str]]):
     """(parse result or None, errors as text) for one manifest's bytes."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
@@ -36,7 +37,8 @@ def check(raw: bytes | str, path: str, known: set[str]):
     return parsed, text, [str(e) for e in parsed.errors]
 
 
-def store_and_resolve(db, source_id: int, path: str, sha: str, raw: bytes, known: set[str],
+def store_and_resolve(db, source_id: int, path: str, sha: str, raw: bytes,
+                      known: Collection[str] | Mapping[str, Collection[str]],
                       history: list[str] | None, previous: str | None) -> InForce:
     """Parse, store (or refresh) this revision's row, and find the version in force."""
     parsed, text, errors = check(raw, path, known)

@@ -104,9 +104,9 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
                                              PlanRow.status.in_(decisions.WAITING + ("detected",)))
                        .values(status="expired"))
         db.execute(update(Source).where(Source.id == source.id).values(last_revision=rev.sha))
-        known = connections.names(db)
+        known = connections.credential_keys(db)   # names and credential keys: references are checked
 
-    reconcilers = registry.reconcilers()
+    reconcilers = registry.reconcilers(rt)
     conns: dict[str, object] = {}   # one lookup (and decryption) per connection per sync
 
     def connection(name: str):
@@ -152,7 +152,7 @@ def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, resul
          limits: SafetyLimits) -> None:
     policy = manifest.policy.sync
     with rt.db.session() as db:
-        if tp.live is not None:
+        if tp.summary is not None:
             _store_health(db, tp)
         if tp.error or tp.plan is None:
             _replace_drift(rt, source.id, path, tp.target, [_item(path, tp.target, "error", error=tp.error)], db=db)
@@ -180,13 +180,18 @@ def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, resul
 
 
 def _store_health(db, tp: TargetPlan) -> None:
+    """The last observation of the target: its raw health (when it answered) and the kind's summary."""
     row = db.get(TargetStatus, tp.target)
-    health = dict(tp.live.health or {})
+    summary = tp.summary.to_dict()
+    health = dict(tp.live.health or {}) if tp.live is not None else {}
+    errors = list(tp.live.errors) if tp.live is not None else list(tp.summary.errors)
     if row is None:
         db.add(TargetStatus(target=tp.target, kind=tp.kind, connection=tp.connection, health=health,
-                            errors=list(tp.live.errors)))
+                            errors=errors, summary=summary))
     else:
-        row.health, row.errors, row.observed_at = health, list(tp.live.errors), utcnow()
+        if tp.live is not None:
+            row.health = health
+        row.errors, row.summary, row.observed_at = errors, summary, utcnow()
 
 
 def _item(path, target, status, resource="", action="", fields=(), plan_id=None, error="") -> dict:

@@ -10,7 +10,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.contract import ConnectionInfo, DesiredState, LiveState, Reconciler, Scope
+from controller.contract import (
+    ConnectionInfo,
+    DesiredState,
+    LiveState,
+    Reconciler,
+    ReconcilerError,
+    Scope,
+    TargetSummary,
+    TargetUnavailable,
+)
 from controller.gitops.rules import apply_rules
 from controller.plans import Plan
 
@@ -25,6 +34,7 @@ class TargetPlan:
     plan: Plan | None = None
     desired: DesiredState | None = None
     live: LiveState | None = None
+    summary: TargetSummary | None = None     # what the observation says about the target (pages show it)
     error: str = ""
     extra_errors: list[str] = field(default_factory=list)
 
@@ -59,6 +69,12 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
         try:
             planned = r.plan(manifest, scope, files, conn, target=tp.target, prune=bool(policy.get("prune", False)))
             tp.desired, tp.live, changes = planned.desired, planned.live, list(planned.changes)
+            tp.summary = r.summarise(planned.live)
+        except ReconcilerError as exc:   # a failure the kind named: its words, mapped once
+            tp.error = exc.plan_error
+            tp.summary = TargetSummary(health="down" if isinstance(exc, TargetUnavailable) else "unknown",
+                                       problems=1, errors=(tp.error,))
+            continue
         except Exception as exc:   # one target failing never stops the others
             log.warning("planning %s for %s failed: %s", tp.target, path, exc, exc_info=True)
             tp.error = f"{type(exc).__name__}: {exc}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from yaml.nodes import Node
@@ -33,9 +33,13 @@ class _Report:
 
 
 def check(manifest: Manifest, root: Node | None, path: str,
-          known_connections: set[str] | None = None) -> list[ManifestError]:
+          known_connections: Collection[str] | Mapping[str, Collection[str]] | None = None) -> list[ManifestError]:
+    """`known_connections`: the connection names, or (to check `connection:NAME/KEY` references too)
+    each name with its credential keys."""
     report = _Report(root, path)
     _connections(manifest, report, known_connections)
+    if isinstance(known_connections, Mapping):
+        _secret_references(manifest, report, known_connections)
     _unique_names(manifest, report)
     _service_references(manifest, report)
     _dns(manifest, report)
@@ -55,6 +59,25 @@ def _connections(m: Manifest, report: _Report, known: set[str] | None) -> None:
             hint = did_you_mean(name, known) or (f"known connections: {', '.join(sorted(known))}" if known
                                                  else "no connections are defined yet")
             report.add(("connections", conn), f"unknown connection {name!r} in connections.{conn}", hint)
+
+
+def _secret_references(m: Manifest, report: _Report, known: Mapping[str, Collection[str]]) -> None:
+    """`from: connection:NAME/KEY` must name a stored connection and one of its credential keys."""
+    for name, ref in (m.secrets or {}).items():
+        scheme, _, rest = ref.from_.partition(":")
+        if scheme != "connection":
+            continue
+        conn, _, key = rest.partition("/")
+        loc = ("secrets", name, "from")
+        if conn not in known:
+            hint = did_you_mean(conn, known) or (f"known connections: {', '.join(sorted(known))}" if known
+                                                 else "no connections are defined yet")
+            report.add(loc, f"secrets.{name}: unknown connection {conn!r} in {ref.from_!r}", hint)
+        elif key not in known[conn]:
+            keys = sorted(known[conn])
+            hint = did_you_mean(key, keys) or (f"its credentials: {', '.join(keys)}" if keys
+                                               else f"connection {conn!r} has no credentials")
+            report.add(loc, f"secrets.{name}: connection {conn!r} has no credential {key!r}", hint)
 
 
 def _duplicates(report: _Report, section: str, keys: Iterable[Any], field: str, what: str) -> None:

@@ -6,6 +6,7 @@ checks across sections (they need a valid shape to read names from).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import yaml
@@ -25,7 +26,7 @@ def limits_from_settings() -> Limits:
     return Limits(max_aliases=s.manifest_max_aliases, max_nodes=s.manifest_max_nodes, max_bytes=s.manifest_max_bytes)
 
 
-def parse_manifest(text: str, path: str, known_connections: set[str] | None = None,
+def parse_manifest(text: str, path: str, known_connections: Collection[str] | Mapping[str, Collection[str]] | None = None,
                    limits: Limits | None = None) -> ParseResult:
     limits = limits or limits_from_settings()
     too_big = _over_size(text, path, limits.max_bytes)
@@ -65,7 +66,7 @@ def parse_manifest(text: str, path: str, known_connections: set[str] | None = No
     return ParseResult(None if errors else manifest, _sorted(errors))
 
 
-def parse_file(path: str | Path, known_connections: set[str] | None = None) -> ParseResult:
+def parse_file(path: str | Path, known_connections: Collection[str] | Mapping[str, Collection[str]] | None = None) -> ParseResult:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")   # parse_manifest refuses it if too big

@@ -20,9 +20,12 @@ from controller.contract import (
     ConnectionCheck,
     ConnectionInfo,
     DesiredState,
+    InvalidDesiredState,
     LiveState,
     Scope,
     Step,
+    TargetSummary,
+    TargetUnavailable,
 )
 from controller.plans import Change, Plan, Resource
 
@@ -100,6 +103,8 @@ def _zone_records(zone: str, records: list[Any], where: str) -> tuple[list[dict[
 
 class CloudflareReconciler(BaseReconciler):
     kind: ClassVar[str] = "cloudflare"
+    title: ClassVar[str] = "Cloudflare DNS"
+    settings_defaults: ClassVar[Mapping[str, Any]] = {"max_retries": 5}   # retries of a rate-limited or failed call
     sections: ClassVar[tuple[str, ...]] = ("dns",)
     connection_type: ClassVar[str] = CLOUDFLARE.name
     connection_schema: ClassVar = CLOUDFLARE
@@ -143,22 +148,24 @@ class CloudflareReconciler(BaseReconciler):
         errors: list[str] = []
         zones: dict[str, dict[str, Any]] = {}
         try:
-            client = client_for(connection)
+            client = self.client(connection, client_for, max_retries=int(self.settings["max_retries"]))
         except CloudflareError as exc:
-            return LiveState(errors=(str(exc),))
+            raise TargetUnavailable(str(exc)) from exc
         with client:
             for zone in desired.options.get("zones", []):
                 try:
                     info = client.zone(zone)
                     records = client.list_records(info["id"])
-                except ZoneNotFound:
+                except CloudflareError as exc:
+                    if _unreachable(exc):   # no zone can be read: nothing is compared, the target is down
+                        raise TargetUnavailable(f"Cloudflare (connection {connection.name}): {exc}") from exc
+                    if not isinstance(exc, ZoneNotFound):
+                        errors.append(f"zone {zone}: {exc}")
+                        zones[zone] = {"status": "error"}
+                        continue
                     errors.append(f"zone {zone}: not visible to the token of connection {connection.name}; "
                                   "its records are not reconciled")
                     zones[zone] = {"status": "not visible"}
-                    continue
-                except CloudflareError as exc:
-                    errors.append(f"zone {zone}: {exc}")
-                    zones[zone] = {"status": "error"}
                     continue
                 zones[zone] = {"id": info["id"], "status": info.get("status", "")}
                 specs, ids, owned = [], [], []
@@ -184,6 +191,16 @@ class CloudflareReconciler(BaseReconciler):
         wanted = [r for r in desired.resources if zones is None or "id" in zones.get(r.spec["zone"], {})]
         return diff_records(target, wanted, live.resources, prune=prune,
                             adopt=desired.options.get("adopt", ()), skip=desired.options.get("skip", ()))
+
+    def summarise(self, live: LiveState) -> TargetSummary:
+        zones = dict(live.health.get("zones") or {})
+        visible = sum(1 for z in zones.values() if "id" in z)
+        records = sum(1 for r in live.resources if r.owned)
+        problems = len(live.errors)
+        return TargetSummary(health="ok" if not problems else ("down" if zones and not visible else "degraded"),
+                             counts={"zones": len(zones), "zones visible": visible, "records managed": records},
+                             problems=problems, errors=tuple(live.errors),
+                             resources={f"zone/{name}": {"status": z.get("status", "")} for name, z in sorted(zones.items())})
 
     def conflicts(self, desired: DesiredState, live: LiveState) -> list[str]:
         """Desired records a foreign record holds (reported next to the plan, never applied)."""
@@ -238,4 +255,10 @@ def change_zone(change: Change) -> str:
     for f in change.fields:
         if f.path == "zone":
             return str(f.before)
-    raise ValueError(f"{change.resource}: cannot tell which zone it belongs to")
+    raise InvalidDesiredState(f"{change.resource}: cannot tell which zone it belongs to")
+
+
+def _unreachable(exc: CloudflareError) -> bool:
+    """The API itself failed (no answer, the token refused, a server error), not one zone. Cloudflare
+    answers a token it does not accept with 403 and error 10000 ("Authentication error")."""
+    return exc.status in (0, 401) or exc.status >= 500 or (exc.status == 403 and 10000 in exc.codes)

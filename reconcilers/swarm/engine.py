@@ -21,12 +21,12 @@ import docker
 import docker.errors
 import docker.tls
 
-from controller.contract import ConnectionInfo
+from controller.contract import ConnectionInfo, TargetUnavailable
 
 TLS_KEYS = ("tls_ca", "tls_cert", "tls_key")
 
 
-class EngineUnreachable(ConnectionError):
+class EngineUnreachable(TargetUnavailable, ConnectionError):
     """The connection's engine could not be reached (or states no address); the message names it."""
 
 

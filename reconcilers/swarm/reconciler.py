@@ -20,13 +20,15 @@ from controller.contract import (
     LiveState,
     Scope,
     Step,
+    TargetConflict,
+    TargetSummary,
+    TargetUnavailable,
 )
 from controller.plans import Action, Change, Plan, Resource, Term, diff_resources
 from reconcilers.swarm.connection import DOCKER
 from reconcilers.swarm.desired import OBJECT_LABEL, build_desired
 from reconcilers.swarm.engine import client_for
 from reconcilers.swarm.observe import observe_engine, read_engine
-from reconcilers.swarm.refs import ConnectionResolver
 from reconcilers.swarm.terms import swarm_terms
 
 PLAYBOOK = str(Path(__file__).parent / "playbooks" / "apply.yml")
@@ -63,30 +65,45 @@ def _step_order(c: Change) -> tuple[int, str]:
 
 class SwarmReconciler(BaseReconciler):
     kind: ClassVar[str] = "swarm"
+    title: ClassVar[str] = "Docker Swarm"
+    settings_defaults: ClassVar[Mapping[str, Any]] = {"engine_timeout": 60}   # seconds an engine call may take
     sections: ClassVar[tuple[str, ...]] = ("services", "compose", "networks", "secrets", "configs")
     connection_type: ClassVar[str] = DOCKER.name
     connection_schema: ClassVar = DOCKER
     connection_key: ClassVar[str] = "swarm"
     runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
 
-    def __init__(self, connection_resolver: ConnectionResolver | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
-        self.connection_resolver = connection_resolver
-        self.environ = environ
-
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
-        state, values = build_desired(manifest, scope, files, self.connection_resolver,
-                                      os.environ if self.environ is None else self.environ)
+        environ = os.environ if self.context.environ is None else self.context.environ
+        state, values = build_desired(manifest, scope, files, self.context.resolve_secret, environ)
         # values travel beside the specs, never in them: the controller seals them with the plan
         return replace(state, secrets={**state.secrets, **values})
 
     def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
-        client = client_for(connection)
+        client = self.client(connection, client_for, timeout=int(self.settings["engine_timeout"]))
         try:
-            live = observe_engine(read_engine(client), scope, desired, image_exists=image_checker(client))
+            raw = read_engine(client)
+        except docker.errors.APIError as exc:   # not a manager, a daemon error: nothing can be compared
+            raise TargetUnavailable(f"the docker engine of connection {connection.name!r} refused to list the swarm: "
+                                    f"{exc.explanation or exc}") from exc
+        except docker.errors.DockerException as exc:
+            raise TargetUnavailable(f"the docker engine of connection {connection.name!r} stopped answering: {exc}") from exc
+        try:
+            live = observe_engine(raw, scope, desired, image_exists=image_checker(client))
         finally:
             client.close()
         return live
+
+    def summarise(self, live: LiveState) -> TargetSummary:
+        services = dict(live.health.get("services") or {})
+        with_errors = int(live.health.get("containers_with_errors") or 0)
+        nodes = live.health.get("nodes") or {}
+        down = sum(1 for n in nodes.values() if n.get("state") != "ready")
+        problems = with_errors + down + len(live.errors)
+        return TargetSummary(health="ok" if not problems else "degraded",
+                             counts={"services": len(services), "containers with errors": with_errors,
+                                     "nodes": len(nodes), "nodes down": down},
+                             problems=problems, errors=tuple(live.errors), resources=services)
 
     def normalise(self, desired: DesiredState, live: LiveState) -> tuple[list[Resource], list[Resource]]:
         """Held objects (whose desired form failed) leave both sides; an image pinned to its tag's digest
@@ -125,7 +142,7 @@ class SwarmReconciler(BaseReconciler):
             if kind in ("secret", "config") and c.action is Action.CREATE:
                 name = c.resource.split("/", 1)[1]
                 if name not in plan.secrets:
-                    raise LookupError(f"{c.resource}: its value is not in the plan; plan again")
+                    raise TargetConflict(f"{c.resource}: its value is not in the plan; plan again")
                 secrets = {"data_b64": base64.b64encode(plan.secrets[name]).decode()}
             else:
                 secrets = {}
@@ -136,7 +153,7 @@ class SwarmReconciler(BaseReconciler):
 
     def check(self, connection: ConnectionInfo) -> ConnectionCheck:
         try:
-            client = client_for(connection, timeout=10)
+            client = self.client(connection, client_for, timeout=10)
             try:
                 info = client.info()
             finally:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-# (connection name, key) -> value; the lead wires the stored-connection lookup here.
-ConnectionResolver = Callable[[str, str], str | None]
+from controller.contract import ConnectionResolver, InvalidDesiredState
 
 
-class ReferenceError_(ValueError):
+class ReferenceError_(InvalidDesiredState, ValueError):
     """A reference that cannot be resolved; the message says which and why (never the value)."""
 
 
@@ -39,10 +38,10 @@ def resolve(ref: str, files: Mapping[str, bytes], connection_resolver: Connectio
             raise ReferenceError_(f"{ref!r}: expected connection:NAME/KEY")
         if connection_resolver is None:
             raise ReferenceError_(f"connection secrets are not available here (needed {name}/{key})")
-        value = connection_resolver(name, key)
-        if value is None:
-            raise ReferenceError_(f"connection {name} has no secret {key}")
-        return value.encode()
+        try:
+            return connection_resolver(name, key).encode()
+        except LookupError as exc:   # the resolver's words: which name or key is unknown, never a value
+            raise ReferenceError_(str(exc.args[0] if exc.args else exc)) from None
     raise ReferenceError_(f"unknown reference scheme {scheme!r} in {ref!r} (env, file, connection)")
 
 

@@ -51,10 +51,14 @@ from controller.contract import ConnectionInfo, LiveState, Scope
 from controller.gitops.planner import plan_manifest
 from controller.manifests.loader import parse_manifest
 from controller.plans import Resource
-from tests.gitops.filestore import FileStoreReconciler
-from tests.support import pg
+from tests.support import pg, plugins
 from tests.support.gitserver import GitHttpServer, commit, make_repo
 from tests.support.tokens import bearer_token
+
+# the file-store test kind, pip-installed for this process: the server below finds it by its entry point
+sys.path.insert(0, str(plugins.install(plugins.KINDS / "filestore",
+                                       Path(tempfile.mkdtemp(prefix="jarvis-bench-kinds-")) / "site")))
+from jarvis_test_filestore import FileStoreReconciler  # noqa: E402
 
 CONN = "bench-fs"
 SOURCE = "bench"
@@ -86,6 +90,7 @@ class PreparedStore(FileStoreReconciler):
     kind = "memstore"
 
     def __init__(self, live: dict[str, LiveState] | None = None) -> None:
+        super().__init__()
         self.live = live or {}
 
     def observe(self, connection: ConnectionInfo, scope: Scope, desired) -> LiveState:
@@ -168,7 +173,7 @@ class Stack:
         import uvicorn
 
         from api.app import create_app
-        from controller import connections, registry
+        from controller import connections
         from controller.accounts import users
         from controller.gitops.service import Controller
         from controller.runtime import Runtime
@@ -178,7 +183,6 @@ class Stack:
         self.tmp = tmp
         self.db_name = pg.create_database("jarvis_bench")
         self.conninfo = f"{pg.ADMIN_DSN.rsplit('/', 1)[0]}/{self.db_name}"
-        registry.register(FileStoreReconciler)
         settings = Settings(data_dir=tmp / "data", database_url=pg.sqlalchemy_url(self.db_name), embedded=True,
                             log_json=False, log_level="WARNING", examples_source=False, run_controller=False,
                             run_worker=False, secret_key="bench-signing-key-" + "k" * 40,
@@ -260,15 +264,12 @@ class Stack:
         return r
 
     def close(self) -> None:
-        from controller import registry
-
         self.ctl.stop()
         self.server.should_exit = True
         self.server_thread.join(timeout=10)
         self.http.close()
         self.git.stop()
         self.rt.close()
-        registry.unregister("filestore")
         pg.drop_database(self.db_name)
 
 

@@ -104,3 +104,37 @@ def test_observe_reports_an_invisible_zone_and_reconciles_the_visible_one(emulat
     assert [c.resource for c in rec.diff(desired, live, target="cloudflare:cf", prune=True)] == ["record/a.example.com/A"]
     # root NS records are not even part of the live state
     assert all(r.spec["type"] != "NS" for r in live.resources)
+
+
+def test_a_refused_token_makes_the_target_unavailable_not_a_zone_error(emulator, scope):
+    """The whole API refusing the token is one failure of the target, mapped once to the plan error;
+    the summary of a zone that is not visible says degraded, with the zone's status."""
+    from controller.contract import TargetUnavailable
+    from controller.gitops.planner import plan_manifest
+    from controller.manifests.loader import parse_manifest
+
+    rec = CloudflareReconciler()
+    bad = ConnectionInfo(name="cf-bad", type="cloudflare", config={"base_url": emulator.url},
+                         secrets={"api_token": "refused-token-1234"})
+    desired = rec.desired({"dns": {"zone": "example.com", "records": []}}, scope, {})
+    with pytest.raises(TargetUnavailable, match="connection cf-bad.*Authentication error"):
+        rec.observe(bad, scope, desired)
+    text = ("apiVersion: jarvis/v1\nname: cfdown\nconnections: {dns: cf-bad}\n"
+            "dns: {zone: example.com, records: [{name: a, type: A, content: 192.0.2.1}]}\n")
+    manifest = parse_manifest(text, "orch.yaml").manifest
+    (tp,) = plan_manifest(manifest, path="orch.yaml", source="s", revision="r", reconcilers={"cloudflare": rec},
+                          connection=lambda name: bad, files={})
+    assert tp.plan is None and tp.error.startswith("target unavailable: Cloudflare (connection cf-bad): ")
+    assert tp.summary.health == "down" and tp.summary.errors == (tp.error,)
+    assert "refused-token-1234" not in tp.error
+
+    emulator.add_zone("hidden.org")
+    emulator.add_token("narrow", zones=["example.com"])
+    narrow = ConnectionInfo(name="cf", type="cloudflare", config={"base_url": emulator.url},
+                            secrets={"api_token": "narrow"})
+    desired = rec.desired({"dns": [{"zone": "example.com", "records": []}, {"zone": "hidden.org", "records": []}]},
+                          scope, {})
+    summary = rec.summarise(rec.observe(narrow, scope, desired))
+    assert summary.health == "degraded" and summary.problems == 1
+    assert summary.counts["zones"] == 2 and summary.counts["zones visible"] == 1
+    assert summary.resources == {"zone/example.com": {"status": "active"}, "zone/hidden.org": {"status": "not visible"}}

@@ -275,3 +275,19 @@ def test_a_non_string_key_is_an_unknown_key_at_its_position():
 def test_yaml_base_60_numbers_are_not_applied_to_ports():
     result = parse_manifest(HEAD + "services:\n  web: {image: nginx, ports: [22:22]}\n", "orch.yaml")
     assert result.manifest.services["web"].ports[0].published == 22
+
+
+def test_a_connection_reference_names_a_stored_connection_and_one_of_its_credentials():
+    known = {"prod-swarm": frozenset(), "cf-main": frozenset(), "vault": frozenset({"token", "password"})}
+    body = "services: {web: {image: 'nginx:1', secrets: [db]}}\nsecrets:\n  db: {from: \"connection:%s\"}\n"
+    assert errors(body % "vualt/token", known=known) == [
+        "examples/web/orch.yaml:6:14: secrets.db: unknown connection 'vualt' in 'connection:vualt/token'"
+        " — did you mean 'vault'?"]
+    assert errors(body % "vault/passwrd", known=known) == [
+        "examples/web/orch.yaml:6:14: secrets.db: connection 'vault' has no credential 'passwrd'"
+        " — did you mean 'password'?"]
+    assert errors(body % "cf-main/token", known=known) == [
+        "examples/web/orch.yaml:6:14: secrets.db: connection 'cf-main' has no credential 'token'"
+        " — connection 'cf-main' has no credentials"]
+    ok = parse_manifest(HEAD + body % "vault/password", "examples/web/orch.yaml", known)
+    assert ok.errors == [] and ok.manifest is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from swarm_steps import apply_plan, plan_for
 
+from controller.contract import ConnectionInfo, ReconcilerContext
 from reconcilers.swarm import SwarmReconciler
 
 
@@ -46,7 +47,7 @@ def test_network_owned_by_someone_else(connection, scope, swarm_engine, request)
 def test_unresolvable_secret(connection, scope, swarm_engine):
     m = {"name": scope.manifest, "secrets": {"key": {"from": "env:JARVIS_TEST_UNSET_VAR"}},
          "services": {"good": "jarvis-test/sleep:1", "bad": {"image": "jarvis-test/sleep:1", "secrets": ["key"]}}}
-    rec = SwarmReconciler(environ={})
+    rec = SwarmReconciler(ReconcilerContext(environ={}))
     _converges_alongside(rec, m, scope, connection, "secret/key", "environment variable JARVIS_TEST_UNSET_VAR is not set")
     desired = rec.desired(m, scope, {})
     assert any(e.startswith("service bad: secrets:") for e in desired.errors)
@@ -74,12 +75,12 @@ def test_unlabelled_service_is_never_touched(connection, scope, swarm_engine, re
 
 
 def test_secret_rotation_removes_old_version(connection, scope, swarm_engine):
-    rec = SwarmReconciler(environ={"TOKEN": "value-alpha-7781"})
+    rec = SwarmReconciler(ReconcilerContext(environ={"TOKEN": "value-alpha-7781"}))
     m = {"name": scope.manifest, "secrets": {"token": {"from": "env:TOKEN"}},
          "services": {"app": {"image": "jarvis-test/sleep:1", "secrets": ["token"]}}}
     _, plan = plan_for(rec, m, scope, connection)
     assert all(r["status"] == "successful" for r in apply_plan(rec, plan, connection))
-    rec.environ = {"TOKEN": "value-beta-9923"}
+    rec = SwarmReconciler(ReconcilerContext(environ={"TOKEN": "value-beta-9923"}))
     _, plan = plan_for(rec, m, scope, connection)
     kinds = [(c.resource.split("/")[0], c.action.value) for c in plan.changes]
     assert kinds == [("secret", "create"), ("service", "update"), ("secret", "delete")]
@@ -97,3 +98,17 @@ def test_check_reports_swarm_manager(connection, swarm_engine):
     from controller.contract import ConnectionInfo
     bad = SwarmReconciler().check(ConnectionInfo("x", "docker", config={"base_url": "unix:///nonexistent.sock"}))
     assert not bad.ok and "did not answer" in bad.message
+
+
+def test_an_unreachable_engine_is_the_target_unavailable(scope):
+    """Nothing can be compared: the plan error says so once, naming the address, and the summary is down."""
+    from controller.gitops.planner import plan_manifest
+    from controller.manifests.loader import parse_manifest
+
+    gone = ConnectionInfo("far", "docker", config={"base_url": "tcp://127.0.0.1:9", "tls": False})
+    text = "apiVersion: jarvis/v1\nname: far\nconnections: {swarm: far}\nservices: {web: {image: \"jarvis-test/sleep:1\"}}\n"
+    (tp,) = plan_manifest(parse_manifest(text, "orch.yaml").manifest, path="orch.yaml", source="s", revision="r",
+                          reconcilers={"swarm": SwarmReconciler()}, connection=lambda name: gone, files={})
+    assert tp.plan is None
+    assert tp.error.startswith("target unavailable: cannot reach the docker engine at tcp://127.0.0.1:9 (connection 'far')")
+    assert tp.summary.health == "down"

@@ -133,4 +133,6 @@ def test_a_service_that_cannot_converge_opens_an_incident(rt, tmp_path, swarm_en
         h = {"Authorization": f"Bearer {token}"}
         items = {i["resource"]: i for i in c.get("/api/drift", params={"source_id": sid}, headers=h).json()["items"]}
         assert items["service/broken"]["health"]["errors"]
-        assert c.get("/api/dashboard", headers=h).json()["containers_with_errors"] >= 1
+        swarm = next(k for k in c.get("/api/dashboard", headers=h).json()["kinds"] if k["kind"] == "swarm")
+        (target,) = [t for t in swarm["targets"] if t["target"] == "swarm:swarm-e2e"]
+        assert target["counts"]["containers with errors"] >= 1 and target["problems"] >= 1 and target["health"] == "degraded"

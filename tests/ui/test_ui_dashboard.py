@@ -79,7 +79,7 @@ def fresh_context(browser, tmp_path):
 
 
 def test_tiles_follow_a_new_docker_connection_without_a_reload(fresh_context):
-    """Adding a docker connection changes "No docker connection yet" on the open dashboard, within its
+    """Adding a docker connection changes "No target connection yet" on the open dashboard, within its
     refresh, to what is true: the connection exists, its target is not observed yet."""
     import secrets
 
@@ -94,15 +94,18 @@ def test_tiles_follow_a_new_docker_connection_without_a_reload(fresh_context):
     page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
     page.goto("/dashboard")
     _loaded(page)
-    tile = page.locator('[data-metric="containers_with_errors"]')
-    expect(tile).to_have_text("No docker connection yet")
+    tile = page.locator('[data-metric="target_problems"]')
+    expect(tile).to_have_text("No target connection yet")
+    expect(page.locator("#targets-body")).to_contain_text("No target connection yet")
     csrf = next(c["value"] for c in context.cookies() if c["name"] == "jarvis_csrf")
     res = context.request.post("/api/connections", headers={"X-CSRF-Token": csrf}, data={
         "name": f"dock-{secrets.token_hex(3)}", "type": "docker", "environment": "production",
         "config": {"base_url": "tcp://10.0.0.9:2376"}, "credentials": {}})
     assert res.ok, res.text()
     expect(tile).to_contain_text("Not observed yet: docker connection added", timeout=15000)
-    expect(page.locator('[data-metric="active_servers"]')).to_contain_text("Not observed yet")
+    swarm = page.locator('#targets-body [data-kind="swarm"]')   # one block per kind, from the kinds' summaries
+    expect(swarm).to_contain_text("Docker Swarm")
+    expect(swarm).to_contain_text("Not observed yet: 1 docker connection(s)")
     for label, size in (("1440", DESKTOP), ("390", PHONE)):
         page.set_viewport_size(size)
         shoot(page, f"dashboard-docker-added-{label}")

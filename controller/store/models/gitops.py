@@ -212,4 +212,6 @@ class TargetStatus(Base):
     connection: Mapped[str] = mapped_column(String(100))
     health: Mapped[dict[str, Any]] = mapped_column(default=dict)
     errors: Mapped[list[Any]] = mapped_column(default=list)
+    # the reconciler's TargetSummary of that observation (health, counts, problems, errors, per resource)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     observed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -5,16 +5,12 @@
   const J = window.Jarvis;
   const el = J.el;
   const updated = J.$("#dash-updated"), errBox = J.$("#dash-error");
-  /* A figure is null until its target has been observed: say which connection is missing, or, once
-     one exists, that it has not been observed yet (a target is observed when a source's sync plans it). */
-  const NEEDS = {
-    containers_with_errors: [["docker"], "No docker connection yet"],
-    active_servers: [["docker", "hetzner"], "No docker or hetzner connection yet"],
-  };
-  function missingNote(name, conns) {
-    const [types, none] = NEEDS[name];
-    const have = types.filter((t) => (conns || {})[t]);
-    return have.length ? "Not observed yet: " + have.join(", ") + " connection added, no source deploys to it yet" : none;
+  /* Problems on targets are null until a target has been observed: say which connections exist but are
+     not observed yet (a target is observed when a source's sync plans it), or that there is none. */
+  function missingNote(kinds) {
+    const have = (kinds || []).filter((k) => k.connections).map((k) => k.connection_type);
+    return have.length ? "Not observed yet: " + [...new Set(have)].join(", ") + " connection added, no source deploys to it yet"
+      : "No target connection yet";
   }
 
   function metric(name, value, note) {
@@ -54,16 +50,27 @@
       errors);
   }
 
-  function cloudflare(list) {
-    if (list === null || list === undefined) {
-      return J.empty("No Cloudflare connection yet", "Add one in Settings → Connections (type cloudflare).",
+  /* One block per installed kind, one row per observed target: the same for every kind, from the
+     summary its reconciler made of the last observation (health, labelled counts, errors). */
+  const HEALTH = { ok: "ok", degraded: "pending", down: "error", unknown: "plain" };
+  function targets(kinds) {
+    const list = kinds || [];
+    if (!list.some((k) => k.connections || k.targets.length)) {
+      return J.empty("No target connection yet", "Add one in Settings → Connections: " +
+        list.map((k) => k.title + " (" + k.connection_type + ")").join(", ") + ".",
         J.can("admin") ? el("a.btn", { href: "/settings#connections", text: "Add a connection" }) : null);
     }
-    if (!list.length) return el("p.muted", { text: "No Cloudflare data yet." });
-    return el("ul.plain-list", list.map((c) => el("li",
-      el("div.row", el("strong", { text: c.connection }),
-        J.badge(c.token_valid ? "ok" : "error", c.token_valid ? "token valid" : "token invalid")),
-      el("div.row.zones", (c.zones || []).map((z) => J.badge(z.status === "active" ? "ok" : "pending", z.name + " · " + z.status))))));
+    return el("div.kinds", list.filter((k) => k.connections || k.targets.length).map((k) =>
+      el("div.kind", { dataset: { kind: k.kind } },
+        el("h3", { text: k.title }),
+        k.targets.length ? el("ul.plain-list", k.targets.map((t) => el("li", { dataset: { target: t.target } },
+          el("div.row", el("strong", { text: t.connection }), J.badge(HEALTH[t.health] || "plain", t.health),
+            t.drifted ? el("span.badge.plain.drifted", { text: t.drifted + " drifted" }) : null,
+            el("small.muted", { title: J.fmtDate(t.observed_at), text: J.ago(t.observed_at) })),
+          el("div.row.counts", Object.entries(t.counts).map(([label, n]) => el("span.badge.plain", { text: label + " · " + n }))),
+          t.errors.length ? el("ul.plain-list.errors", t.errors.slice(0, 3).map((e) => el("li.muted.wrap", { text: e }))) : null)))
+          : el("p.muted", { text: "Not observed yet: " + k.connections + " " + k.connection_type +
+            " connection(s), no source deploys to them yet." }))));
   }
 
   /* The missing controller has its own banner: a row only repeats other reasons in full. */
@@ -113,7 +120,7 @@
         ? "The dashboard API is not available on this server yet; the widgets fill in once it is."
         : "Could not load the dashboard: " + err.message;
       for (const m of J.$$("[data-metric]")) if (m.querySelector(".skeleton")) J.clear(m, el("small", { text: "—" }));
-      for (const id of ["drift-body", "cf-body", "src-body", "inc-body"]) {
+      for (const id of ["drift-body", "targets-body", "src-body", "inc-body"]) {
         const b = document.getElementById(id);
         if (b.querySelector(".skeleton")) J.clear(b, el("p.muted", { text: "No data." }));
       }
@@ -122,14 +129,13 @@
     }
     errBox.hidden = true;
     metric("active_jobs", d.active_jobs);
-    metric("containers_with_errors", d.containers_with_errors, missingNote("containers_with_errors", d.connections));
-    metric("active_servers", d.active_servers, missingNote("active_servers", d.connections));
+    metric("target_problems", d.target_problems, missingNote(d.kinds));
     metric("plans_waiting", d.plans_waiting);
     const controllerDown = !!d.controller && d.controller.running === false;
     J.$("#dash-controller").hidden = !controllerDown;
     J.clear(J.$("#dash-alerts"), sourceAlerts(d.sources, controllerDown));
     J.clear(J.$("#drift-body"), drift(d.drift || {}, d.sources));
-    J.clear(J.$("#cf-body"), cloudflare(d.cloudflare));
+    J.clear(J.$("#targets-body"), targets(d.kinds));
     J.clear(J.$("#src-body"), sources(d.sources, controllerDown));
     J.clear(J.$("#inc-body"), incidents(d.incidents));
     if (J.setStatusFromDashboard) J.setStatusFromDashboard(d);

@@ -70,7 +70,7 @@
     light.title = "Infrastructure: " + text;
   }
   J.setStatusFromDashboard = (d) => {
-    const problems = (d.drift ? (d.drift.error || 0) : 0) + (d.containers_with_errors || 0) +
+    const problems = (d.drift ? (d.drift.error || 0) : 0) + (d.target_problems || 0) +
       (d.sources || []).filter((s) => s.status === "error").length;
     // what is wrong, most pressing first; an open critical incident turns the light red
     const counts = d.incident_counts || { open: 0, acknowledged: 0 };
