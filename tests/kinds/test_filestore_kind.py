@@ -19,17 +19,18 @@ from api.app import create_app
 from controller import registry
 from controller.accounts import users
 from controller.errors import ConfigurationError
-from controller.security.tokens import issue_access_token
 from controller.store.models import PlanRow
 from tests.gitops.conftest import World, git_rt  # noqa: F401  (the runtime with a worker, and the test world)
 from tests.support import plugins
 from tests.support.jobs import wait_job
+from tests.support.tokens import bearer_token
 
 
 def _headers(rt, role: str) -> dict[str, str]:
     with rt.db.session() as db:
         u = users.create(db, f"{role}-{uuid.uuid4().hex[:6]}@example.test", "kind-password-1", role)
-        token, _ = issue_access_token(rt.jwt_key, rt.settings.jwt_issuer, u.id, role, 5)
+        uid = u.id
+    token = bearer_token(rt, uid, role)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -22,11 +22,11 @@ from controller import connections
 from controller.accounts import users
 from controller.gitops.loop import sync_source
 from controller.runtime import Runtime
-from controller.security.tokens import issue_access_token
 from controller.store.models import DriftItem, Source
 from tests.conftest import make_settings
 from tests.support.gitserver import commit, make_repo
 from tests.support.jobs import wait_job
+from tests.support.tokens import bearer_token
 
 TOKEN = "ghp_connection_ref_value_5521_never_shown"
 
@@ -99,7 +99,8 @@ def test_a_secret_takes_a_connection_credential(world, swarm_engine):
         for table in ("plans", "jobs", "job_steps", "job_events", "drift_items", "manifests", "target_status"):
             assert TOKEN not in repr(db.execute(text(f"SELECT * FROM {table}")).all()), table
         u = users.create(db, f"v{suffix}@example.test", "viewer-password-1", "viewer")
-        token, _ = issue_access_token(rt.jwt_key, rt.settings.jwt_issuer, u.id, "viewer", 5)
+        uid = u.id
+    token = bearer_token(rt, uid, "viewer")
     with TestClient(create_app(rt, background=False)) as c:
         h = {"Authorization": f"Bearer {token}"}
         for url in (f"/api/plans?source_id={sid}", f"/api/plans/{job.plan_id}", f"/api/drift?source_id={sid}",

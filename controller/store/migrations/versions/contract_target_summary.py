@@ -1,7 +1,7 @@
 """target status: the reconciler's typed summary of each observation
 
 Revision ID: contract_target_summary
-Revises: 0005
+Revises: sessions_sid
 Create Date: 2026-12-03 18:30:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = 'contract_target_summary'
-down_revision = '0005'
+down_revision = 'sessions_sid'
 branch_labels = None
 depends_on = None
 
