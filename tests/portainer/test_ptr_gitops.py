@@ -108,6 +108,6 @@ def test_sync_plan_approve_apply_noop_and_drift(rt, emulator, tmp_path, name):
     sync_source(rt, sid, "drift")
     status, fields = drift(rt, sid)[f"stack/{a}"]
     assert status in ("drifted", "pending")
-    assert {"path": "compose.services.web.image", "before": "jarvis-test/sleep:2",
-            "after": "jarvis-test/sleep:1"} in fields
+    assert ("compose.services.web.image", "jarvis-test/sleep:2", "jarvis-test/sleep:1") in {
+        (f["path"], f["before"], f["after"]) for f in fields}
     assert drift(rt, sid)[f"stack/{b}"][0] == "in_sync"
