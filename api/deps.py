@@ -36,7 +36,10 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbDep = Annotated[Session, Depends(get_db)]
+# scope="function": the unit of work commits when the route returns, before the response is sent.
+# With the default scope it would commit after the body went out, so a client could act on an answer
+# (a login's tokens, a 201) before its rows exist, or be told 201 about a write that then failed.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 @dataclass

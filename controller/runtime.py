@@ -53,7 +53,9 @@ class Runtime:
         if settings.redis_url:
             import redis
 
-            redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+            # short timeouts: every API request touches Redis (limits, session answers); while it is
+            # down a request must answer 503 quickly, not hang (the worker's blocking read is 1 s)
+            redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=1)
         limiter: Limiter = RedisLimiter(redis_client) if redis_client else MemoryLimiter()
         store = KeyringBackend(keyring)
         mfa.bind_store(store)

@@ -46,16 +46,31 @@ class MemoryAnswers:
 
 
 class RedisAnswers:
+    """Answers shared in Redis. While Redis is failing, it is left alone for `PAUSE_SECONDS` so every
+    request goes straight to the database instead of waiting on a connect timeout twice."""
+
+    PAUSE_SECONDS = 2.0
+
     def __init__(self, client) -> None:
         self.r = client
+        self._paused_until = 0.0
+
+    def _call(self, fn, *args, **kwargs):
+        if time.monotonic() < self._paused_until:
+            raise ConnectionError("redis paused after a failure")
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            self._paused_until = time.monotonic() + self.PAUSE_SECONDS
+            raise
 
     def get(self, sid: str) -> str | None:
-        value = self.r.get(f"jarvis:session:{sid}")
+        value = self._call(self.r.get, f"jarvis:session:{sid}")
         return None if value is None else value.decode()[1:]
 
     def put(self, sid: str, reason: str, seconds: float) -> None:
         # "=" prefix: an open session's empty reason is still a stored value
-        self.r.set(f"jarvis:session:{sid}", "=" + reason, px=max(1, int(seconds * 1000)))
+        self._call(self.r.set, f"jarvis:session:{sid}", "=" + reason, px=max(1, int(seconds * 1000)))
 
 
 class SessionLiveness:
@@ -74,7 +89,9 @@ class SessionLiveness:
             row = s.get(UserSession, sid)
             reason = UNKNOWN if row is None else (row.end_reason or "ended") if row.ended_at else ""
         try:
-            self.answers.put(sid, reason, ENDED_SECONDS if reason else LIVE_SECONDS)
+            # only an ended session is remembered long: an unknown one may be a session whose row is
+            # being committed right now, so it is asked again as often as an open one
+            self.answers.put(sid, reason, ENDED_SECONDS if reason and reason != UNKNOWN else LIVE_SECONDS)
         except Exception:
             pass
         return reason
