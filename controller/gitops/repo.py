@@ -41,7 +41,10 @@ class RepoFiles(Mapping[str, bytes]):
         return sub
 
     def __getitem__(self, path: str) -> bytes:
-        full = _join(self._root, path)
+        try:
+            full = _join(self._root, path)
+        except ValueError as exc:
+            raise KeyError(str(exc)) from None
         if full not in self._cache:
             try:
                 self._cache[full] = self._reader(full)
@@ -65,8 +68,21 @@ class RepoFiles(Mapping[str, bytes]):
 
 
 def _join(root: str, path: str) -> str:
-    path = path.lstrip("./") if path.startswith("./") else path
-    return f"{root.rstrip('/')}/{path}" if root else path
+    """`path` from a manifest's folder `root`, as a path from the repository's root. `..` may climb
+    to another folder of the repository (a manifest in examples/jarvis-self naming
+    ../../deploy/stack.yml), a leading `/` starts at the repository's root; nothing leaves it."""
+    joined = path.lstrip("/") if path.startswith("/") else f"{root.strip('/')}/{path}" if root else path
+    parts: list[str] = []
+    for part in joined.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise ValueError(f"{path}: outside the repository")
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts)
 
 
 @dataclass

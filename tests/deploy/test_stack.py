@@ -124,8 +124,6 @@ def test_login_connection_source_runbook_and_live_log_through_another_replica(st
     assert sum(1 for e in events if e.get("task") == "tick" and e["type"] == "runner_item_on_ok") == 4
 
 
-@pytest.mark.xfail(strict=True, reason="a compose-only manifest plans now (tests/swarm/test_sections.py), but "
-                                       "`compose:` cannot name a file outside the manifest's folder (issue 10)")
 def test_jarvis_self_plans_no_changes_against_the_running_stack(stack):
     source_id = stack.figures["source_id"]
     replica = stack.api_replicas()[0]

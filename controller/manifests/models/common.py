@@ -12,7 +12,7 @@ import re
 import shlex
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 # Unknown keys are errors everywhere; dumps use the YAML spelling (`from`, `with`).
 STRICT = ConfigDict(extra="forbid", serialize_by_alias=True, validate_by_alias=True, validate_by_name=False)
@@ -127,12 +127,17 @@ ObjectName = Annotated[str, AfterValidator(_check_object_name)]
 
 
 def _check_repo_path(value: str) -> str:
-    if not value or value.startswith("/") or ".." in value.split("/"):
-        raise ValueError(f"expected a relative path inside the repository, got {value!r}")
+    # read from the manifest's folder; `..` and a leading `/` (the repository's root) reach other
+    # folders of the same repository, and a path that would leave it is refused when it is read
+    # (controller.gitops.repo), where the manifest's folder is known
+    if not value.strip("/") or "\0" in value or "\\" in value:
+        raise ValueError(f"expected a path to a file in the repository, got {value!r}")
     return value
 
 
-RepoPath = Annotated[str, AfterValidator(_check_repo_path)]
+RepoPath = Annotated[str, AfterValidator(_check_repo_path),
+                     Field(description="A file of the repository, from the manifest's folder; `../` reaches "
+                                       "another folder of the same repository, a leading `/` starts at its root.")]
 
 
 def one_or_many(value: Any) -> Any:
