@@ -18,6 +18,12 @@ import pygit2
 
 from controller.gitops.globs import matches, normalise_path, validate
 
+# A source at a local path is often a checkout mounted read-only into Jarvis's container, owned by
+# another user than Jarvis's (uid 10001). libgit2 then refuses it ("not owned by current user"), a
+# check git added against repositories whose config runs commands (core.fsmonitor and the like);
+# libgit2 runs none, and Jarvis only reads objects from a source, so the check only stands in the way.
+pygit2.option(pygit2.enums.Option.SET_OWNER_VALIDATION, 0)
+
 GITHUB_TOKEN_USER = "x-access-token"  # GitHub accepts any user with a token; this is its documented one
 
 

@@ -128,13 +128,16 @@ def test_jarvis_self_plans_no_changes_against_the_running_stack(stack):
     source_id = stack.figures["source_id"]
     replica = stack.api_replicas()[0]
     with stack.http(replica) as c:
+        before = c.get(f"/api/sources/{source_id}/history").json()
         assert c.post(f"/api/sources/{source_id}/sync").status_code == 202
-        run = wait_for(lambda: (h := c.get(f"/api/sources/{source_id}/history").json()) and h[0]["finished_at"]
-                       and h[0], 120, "a finished sync")
-        assert run["result"] == "ok", run
-        plans = c.get("/api/plans", params={"source_id": source_id}).json()
-    assert [p["target"] for p in plans] == ["swarm:prod-swarm"], plans
-    assert plans[0]["changes"] == [] and not plans[0].get("errors"), plans[0]
+        run = wait_for(lambda: (h := c.get(f"/api/sources/{source_id}/history").json()) and len(h) > len(before)
+                       and h[0]["finished_at"] and h[0], 120, "the sync asked for")
+        assert run["result"] == "ok", (run["error"], run["result_text"])
+        assert run["plan_ids"] == [], run          # nothing to change: no plan waits for approval
+        items = c.get("/api/drift", params={"source_id": source_id}).json()["items"]
+    # every service of deploy/stack.yml was read through ../../deploy/stack.yml and found as deployed
+    assert items and {i["target"] for i in items} == {"swarm:prod-swarm"}, items
+    assert {i["status"] for i in items} == {"in_sync"}, [i for i in items if i["status"] != "in_sync"]
 
 
 def test_rolling_the_api_to_a_new_image_fails_no_request(stack):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -45,6 +46,16 @@ def test_fetch_local_repository(tmp_path, served, form):
     head = str(pygit2.Repository(str(served / "app")).head.target)
 
     assert Mirror(tmp_path / "mirror").fetch(url, "main").sha == head
+
+
+def test_fetch_a_local_repository_owned_by_another_user(tmp_path, served):
+    """A checkout mounted read-only into Jarvis's container belongs to another uid than Jarvis's."""
+    repo = served / "app"
+    head = str(pygit2.Repository(str(repo)).head.target)
+    for path in [repo, *repo.rglob("*")]:
+        os.chown(path, 54321, 54321, follow_symlinks=False)
+
+    assert Mirror(tmp_path / "mirror").fetch(str(repo), "main").sha == head
 
 
 def test_token_protected_server_accepts_good_token(tmp_path, served, token_server):
