@@ -17,6 +17,7 @@ import re
 import socket
 import time
 import uuid
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
@@ -110,6 +111,13 @@ class RequestMiddleware:
             if wait:
                 return await _plain(send, 429, {"detail": "too many requests", "code": "rate_limited"}, rid,
                                     extra=[(b"retry-after", str(wait).encode())])
+        nul = _nul_fields(scope)
+        if nul:
+            # no text column can hold NUL (PostgreSQL refuses it): a 422 here, before it reaches a query
+            return await _plain(send, 422, {"detail": "invalid input: NUL in " + ", ".join(f or "the path" for f in nul),
+                                            "code": "validation_error",
+                                            "errors": [{"field": f, "message": "must not contain a NUL character"}
+                                                       for f in nul]}, rid)
         if length is None and "transfer-encoding" in headers:
             # no Content-Length (a chunked body): read it here, within the limit, so an oversized one is
             # a 413 before any route sees it (a route's body parser would turn a mid-read error into 400)
@@ -195,6 +203,15 @@ def _with_instance_on_accept(send):
             message = {**message, "headers": [*message.get("headers", []), INSTANCE_HEADER]}
         await send(message)
     return wrapped
+
+
+def _nul_fields(scope) -> list[str]:
+    """The query parameters (and "" for the path) that hold a NUL character once decoded."""
+    fields = [""] if "\x00" in scope["path"] else []
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" in query or "\x00" in query:
+        fields += [k for k, v in parse_qsl(query, keep_blank_values=True) if "\x00" in k + v]
+    return fields
 
 
 def _access_token(headers: dict[str, str]) -> str:

@@ -136,3 +136,13 @@ def test_a_websocket_id_or_cursor_beyond_any_column_is_closed_with_the_reason(cl
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 1008 and closed.value.reason.startswith("invalid input:")
+
+
+@pytest.mark.parametrize(("url", "path", "field"), [("/api/jobs?status=%00", "/api/jobs", "status"),
+                                                    ("/api/audit?user=a%00b", "/api/audit", "user"),
+                                                    ("/api/plans?status=x%00", "/api/plans", "status")])
+def test_nul_in_a_query_is_a_422_not_a_database_error(raw_client, admin, problem_schema, url, path, field):
+    r = raw_client.get(url, headers=admin.headers)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    _assert_declared_422(problem_schema, "GET", path, r.json())
