@@ -102,28 +102,33 @@ class RequestMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 500}
 
+        async def refuse(status: int, body: dict, extra=()) -> None:
+            # answered here, before any route: access-logged and counted, never audited (no route ran)
+            await _plain(send, status, body, rid, extra=extra)
+            await self._after(scope, method, path, status, ip, rid, started, audited=False)
+
         too_large = {"detail": f"request body larger than {self.max_body} bytes", "code": "too_large"}
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > self.max_body:
-            return await _plain(send, 413, too_large, rid)
+            return await refuse(413, too_large)
         if not path.startswith(("/static", "/healthz", "/readyz")):
             wait = self.runtime.limiter.hit(self._limit_key(headers, ip), self.runtime.settings.requests_per_minute, 60)
             if wait:
-                return await _plain(send, 429, {"detail": "too many requests", "code": "rate_limited"}, rid,
+                return await refuse(429, {"detail": "too many requests", "code": "rate_limited"},
                                     extra=[(b"retry-after", str(wait).encode())])
         nul = _nul_fields(scope)
         if nul:
             # no text column can hold NUL (PostgreSQL refuses it): a 422 here, before it reaches a query
-            return await _plain(send, 422, {"detail": "invalid input: NUL in " + ", ".join(f or "the path" for f in nul),
-                                            "code": "validation_error",
-                                            "errors": [{"field": f, "message": "must not contain a NUL character"}
-                                                       for f in nul]}, rid)
+            return await refuse(422, {"detail": "invalid input: NUL in " + ", ".join(f or "the path" for f in nul),
+                                      "code": "validation_error",
+                                      "errors": [{"field": f, "message": "must not contain a NUL character"}
+                                                 for f in nul]})
         if length is None and "transfer-encoding" in headers:
             # no Content-Length (a chunked body): read it here, within the limit, so an oversized one is
             # a 413 before any route sees it (a route's body parser would turn a mid-read error into 400)
             receive = await _buffered(receive, self.max_body)
             if receive is None:
-                return await _plain(send, 413, too_large, rid)
+                return await refuse(413, too_large)
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
@@ -149,10 +154,10 @@ class RequestMiddleware:
         finally:
             await self._after(scope, method, path, status_holder["status"], ip, rid, started)
 
-    async def _after(self, scope, method, path, status, ip, rid, started) -> None:
+    async def _after(self, scope, method, path, status, ip, rid, started, *, audited: bool = True) -> None:
         elapsed = time.perf_counter() - started
         observe_request(method, route_of(scope), status, elapsed)
-        if method in MUTATING and path.startswith("/api"):
+        if audited and method in MUTATING and path.startswith("/api"):
             await run_in_threadpool(self._audit, scope, method, path, status, ip, rid)
         if path not in ("/healthz", "/readyz", "/metrics"):     # probes and scrapes would drown the log
             level = logging.ERROR if status >= 500 else logging.INFO

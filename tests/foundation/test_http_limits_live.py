@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 
 import httpx
 import pytest
@@ -81,12 +82,22 @@ def crashing_live(runtime):
 
 
 class _Lines(logging.Handler):
+    """The access-log records of the in-process server (written just after the answer is sent)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+    def access(self, path: str, timeout: float = 10) -> list[logging.LogRecord]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [x for x in self.records if getattr(x, "event", "") == "http.request" and x.path == path]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
 
 def test_a_request_that_crashes_is_access_logged_and_audited_with_its_result(crashing_live, runtime, admin):
@@ -95,11 +106,11 @@ def test_a_request_that_crashes_is_access_logged_and_audited_with_its_result(cra
     logger.addHandler(lines)
     try:
         r = httpx.post(f"{crashing_live.url}/api/test-crash", headers=admin.headers, timeout=30)
+        logged = lines.access("/api/test-crash")
     finally:
         logger.removeHandler(lines)
     assert r.status_code == 500
     rid = r.headers.get("x-request-id") or ""
-    logged = [x for x in lines.records if getattr(x, "event", "") == "http.request" and x.path == "/api/test-crash"]
     assert [(x.method, x.status, x.levelname) for x in logged] == [("POST", 500, "ERROR")]
     with runtime.db.session() as db:
         rows, _ = audit.search(db, action="jobs.read", offset=0, limit=50)
@@ -117,9 +128,19 @@ def test_a_chunked_body_over_the_limit_is_413_not_400(crashing_live, runtime, ad
             yield b" " * 65536
             sent += 65536
 
-    r = httpx.post(f"{crashing_live.url}/api/connections", headers={**admin.headers, "Content-Type": "application/json"},
-                   content=chunks(10 * 1024 * 1024), timeout=60)
+    lines, logger = _Lines(), logging.getLogger("jarvis.http")
+    level = logger.level
+    logger.addHandler(lines)
+    logger.setLevel(logging.INFO)     # a refusal is logged at INFO
+    try:
+        r = httpx.post(f"{crashing_live.url}/api/connections", headers={**admin.headers, "Content-Type": "application/json"},
+                       content=chunks(10 * 1024 * 1024), timeout=60)
+        logged = lines.access("/api/connections")
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(level)
     assert r.status_code == 413, r.text
+    assert [x.status for x in logged] == [413]      # refused before any route, and still access-logged
     assert r.json()["code"] == "too_large" and str(limit) in r.json()["detail"]
     # a chunked body within the limit reaches the route whole
     body = b'{"name": "chunked-%s", "type": "docker", "config": {"base_url": "unix:///var/run/docker.sock"}}' % (
