@@ -1,5 +1,9 @@
 """One ASGI middleware for what every HTTP request needs: request id, client IP, body limit,
-security headers, a JSON access log line, the general per-IP limit and the audit entry.
+security headers, a JSON access log line, the general request limit and the audit entry.
+
+The request limit counts by what was authenticated, never by what was claimed: a request whose
+access token verifies (signature, issuer, expiry) counts against that token, every other one (no
+token, a garbage `Authorization` header, an expired token) against its client IP.
 
 Written as plain ASGI (not BaseHTTPMiddleware) so it streams and costs little per request.
 """
@@ -13,15 +17,23 @@ import re
 import socket
 import time
 import uuid
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 
+from api.deps import ACCESS_COOKIE
 from api.instruments import observe_request, route_of
 from controller import audit
 from controller.logs import request_id as request_id_var
+from controller.security.tokens import TokenError, decode_access_token
 
 log = logging.getLogger("jarvis.http")
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+# Refused requests from no one (no verified caller) leave at most this many audit entries per IP and
+# minute; past it they are still access-logged. With the request limit itself, this bounds the rows
+# an unauthenticated sender (a forged webhook, a password guesser) can add.
+ANONYMOUS_REFUSALS_AUDITED_PER_MINUTE = 30
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 SECURITY_HEADERS = [
@@ -90,25 +102,33 @@ class RequestMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 500}
 
+        async def refuse(status: int, body: dict, extra=()) -> None:
+            # answered here, before any route: access-logged and counted, never audited (no route ran)
+            await _plain(send, status, body, rid, extra=extra)
+            await self._after(scope, method, path, status, ip, rid, started, audited=False)
+
+        too_large = {"detail": f"request body larger than {self.max_body} bytes", "code": "too_large"}
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > self.max_body:
-            return await _plain(send, 413, {"detail": f"request body larger than {self.max_body} bytes"}, rid)
-        if "authorization" not in headers and not path.startswith(("/static", "/healthz", "/readyz")):
-            wait = self.runtime.limiter.hit(f"ip:{ip}", self.runtime.settings.requests_per_minute, 60)
+            return await refuse(413, too_large)
+        if not path.startswith(("/static", "/healthz", "/readyz")):
+            wait = self.runtime.limiter.hit(self._limit_key(headers, ip), self.runtime.settings.requests_per_minute, 60)
             if wait:
-                return await _plain(send, 429, {"detail": "too many requests"}, rid,
+                return await refuse(429, {"detail": "too many requests", "code": "rate_limited"},
                                     extra=[(b"retry-after", str(wait).encode())])
-
-        received = 0
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _BodyTooLarge()
-            return message
+        nul = _nul_fields(scope)
+        if nul:
+            # no text column can hold NUL (PostgreSQL refuses it): a 422 here, before it reaches a query
+            return await refuse(422, {"detail": "invalid input: NUL in " + ", ".join(f or "the path" for f in nul),
+                                      "code": "validation_error",
+                                      "errors": [{"field": f, "message": "must not contain a NUL character"}
+                                                 for f in nul]})
+        if length is None and "transfer-encoding" in headers:
+            # no Content-Length (a chunked body): read it here, within the limit, so an oversized one is
+            # a 413 before any route sees it (a route's body parser would turn a mid-read error into 400)
+            receive = await _buffered(receive, self.max_body)
+            if receive is None:
+                return await refuse(413, too_large)
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
@@ -125,20 +145,38 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_wrapper)
-        except _BodyTooLarge:
-            status_holder["status"] = 413
-            await _plain(send, 413, {"detail": f"request body larger than {self.max_body} bytes"}, rid)
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # an unhandled error: Starlette's outer ServerErrorMiddleware answers 500 and logs the
+            # traceback; the request is still counted, audited (when it mutates) and access-logged
+            status_holder["status"] = 500
+            raise
+        finally:
+            await self._after(scope, method, path, status_holder["status"], ip, rid, started)
+
+    async def _after(self, scope, method, path, status, ip, rid, started, *, audited: bool = True) -> None:
         elapsed = time.perf_counter() - started
-        ms = round(elapsed * 1000, 2)
-        status = status_holder["status"]
         observe_request(method, route_of(scope), status, elapsed)
-        if method in MUTATING and path.startswith("/api"):
+        if audited and method in MUTATING and path.startswith("/api"):
             await run_in_threadpool(self._audit, scope, method, path, status, ip, rid)
         if path not in ("/healthz", "/readyz", "/metrics"):     # probes and scrapes would drown the log
-            log.info("%s %s %s", method, path, status,
-                     extra={"event": "http.request", "method": method, "path": path, "status": status,
-                            "ms": ms, "ip": ip})
+            level = logging.ERROR if status >= 500 else logging.INFO
+            log.log(level, "%s %s %s", method, path, status,
+                    extra={"event": "http.request", "method": method, "path": path, "status": status,
+                           "ms": round(elapsed * 1000, 2), "ip": ip})
+
+    def _limit_key(self, headers: dict[str, str], ip: str) -> str:
+        """`tok:<jti>` for a request whose access token verifies (the same key an authenticated caller
+        is known by everywhere), else `ip:<client ip>`."""
+        token = _access_token(headers)
+        if token:
+            try:
+                claims = decode_access_token(self.runtime.jwt_key, self.runtime.settings.jwt_issuer, token)
+            except TokenError:
+                pass
+            else:
+                return f"tok:{claims.jti}"
+        return f"ip:{ip}"
 
     def _audit(self, scope, method, path, status, ip, rid) -> None:
         state = scope.get("state", {})
@@ -148,8 +186,12 @@ class RequestMiddleware:
             return
         uid, email, role = state.get("actor") or (extra.get("user_id"), extra.get("user_email", ""),
                                                    extra.get("role", ""))
+        if uid is None and status >= 400 and self.runtime.limiter.hit(
+                f"audit-anon:{ip}", ANONYMOUS_REFUSALS_AUDITED_PER_MINUTE, 60):
+            return
         actor = audit.Actor(user_id=uid, email=email, role=role, ip=ip)
-        result = "success" if status < 400 else "denied" if status in (401, 403, 429) else "failure"
+        result = ("success" if status < 400 else "denied" if status in (401, 403, 429)
+                  else "error" if status >= 500 else "failure")
         if action == "public":
             action = extra.get("action", f"{method} {path}")
         try:
@@ -168,8 +210,46 @@ def _with_instance_on_accept(send):
     return wrapped
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _nul_fields(scope) -> list[str]:
+    """The query parameters (and "" for the path) that hold a NUL character once decoded."""
+    fields = [""] if "\x00" in scope["path"] else []
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" in query or "\x00" in query:
+        fields += [k for k, v in parse_qsl(query, keep_blank_values=True) if "\x00" in k + v]
+    return fields
+
+
+def _access_token(headers: dict[str, str]) -> str:
+    """The access token a request carries: a bearer header, else the UI's cookie (as api.deps reads it)."""
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return cookie_parser(headers.get("cookie", "")).get(ACCESS_COOKIE, "")
+
+
+async def _buffered(receive, limit: int):
+    """The whole body read from `receive` (at most `limit` bytes), as a new `receive` that replays it;
+    None when the body is larger."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":       # the client went away: let the app see it
+            chunks.append(message)
+            break
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        chunks.append(message)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in chunks if m["type"] == "http.request")
+    tail = [m for m in chunks if m["type"] != "http.request"]
+    replay = [{"type": "http.request", "body": body, "more_body": False}, *tail]
+
+    async def replayed():
+        return replay.pop(0) if replay else await receive()
+
+    return replayed
 
 
 async def _plain(send, status: int, body: dict, rid: str, extra=()) -> None:

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ACCESS_COOKIE
 from api.instruments import WS_WATCHERS
+from api.schemas.common import Counter, Id
 from controller.accounts import liveness
 from controller.errors import JarvisError
 from controller.jobs.events import public_event
@@ -84,7 +85,8 @@ def _job_state(rt, job_id: int) -> tuple[str, int] | None:
 
 
 @router.websocket("/ws/jobs/{job_id}")
-async def job_stream(ws: WebSocket, job_id: int, after: int = 0):
+async def job_stream(ws: WebSocket, job_id: Id, after: Counter = 0):
+    # both bounded by their schema: a value no column can hold is closed with the reason (api/errors.py)
     rt = ws.app.state.runtime
     try:
         caller = await run_in_threadpool(_authenticate, ws)

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # rate limits
     login_failures_per_minute: int = Field(5, description="Failed sign-ins in any 60 s that hold back an address (for every account) and an account (only for the addresses that failed on it); see Sign-in and sessions.")
-    requests_per_minute: int = Field(600, description="General per-token (or per-IP when anonymous) request limit.")
+    requests_per_minute: int = Field(600, description="General request limit per minute: per access token that verifies, else per client IP (a header that does not verify counts against its IP).")
 
     # mail
     smtp_host: str = Field("", description="SMTP server for password resets; empty writes the link to the log.")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from api.deps import DbDep, RuntimeDep, require
 from api.schemas.alerts import AlertmanagerWebhook, AlertsReceived
 from controller import alerts
-from controller.errors import Invalid, Unauthorized
+from controller.errors import Invalid, Unauthorized, field_errors
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -26,6 +26,7 @@ def _bearer(request: Request) -> str:
 
 
 @router.post("/alertmanager", response_model=AlertsReceived, dependencies=[Depends(require("public"))],
+             responses={422: {"description": "Not an Alertmanager webhook (version 4)."}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": AlertmanagerWebhook.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
 async def alertmanager(request: Request, db: DbDep, rt: RuntimeDep):
@@ -36,9 +37,7 @@ async def alertmanager(request: Request, db: DbDep, rt: RuntimeDep):
     try:
         body = AlertmanagerWebhook.model_validate_json(await request.body())
     except ValidationError as exc:
-        raise Invalid("not an Alertmanager webhook (version 4)",
-                      errors=[{"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
-                              for e in exc.errors()[:20]]) from None
+        raise Invalid("not an Alertmanager webhook (version 4)", errors=field_errors(exc.errors()[:20])) from None
     tally = alerts.receive(db, conn, [a.model_dump() for a in body.alerts])
     request.state.audit["detail"] = {"opened": tally.opened, "updated": tally.updated, "resolved": tally.resolved}
     return AlertsReceived(connection=conn.name, **tally.__dict__)

@@ -15,6 +15,7 @@ from api.schemas.backups import (
     CheckIn,
     SnapshotPublic,
 )
+from api.schemas.common import Id
 from controller import connections
 from controller.backups import schedule
 from controller.backups.restic import Repository, ResticError
@@ -63,7 +64,7 @@ def list_backups(db: DbDep):
 
 
 @router.get("/{backup_id}", response_model=BackupDetail, dependencies=[Depends(require("backups.read"))])
-def get_backup(backup_id: int, db: DbDep, rt: RuntimeDep):
+def get_backup(backup_id: Id, db: DbDep, rt: RuntimeDep):
     """With the snapshots the repository lists now (restic snapshots; an unreachable repository says why)."""
     row = _row(db, backup_id)
     snaps, error = [], ""
@@ -86,7 +87,7 @@ def get_backup(backup_id: int, db: DbDep, rt: RuntimeDep):
 
 
 @router.post("/{backup_id}/run", response_model=BackupQueued, status_code=202)
-def run_backup(backup_id: int, request: Request, db: DbDep, rt: RuntimeDep, who: Runner):
+def run_backup(backup_id: Id, request: Request, db: DbDep, rt: RuntimeDep, who: Runner):
     """Run the backup now (the same job a schedule slot starts)."""
     row = _row(db, backup_id)
     request.state.audit = {"target": f"backup/{row.name}"}
@@ -96,7 +97,7 @@ def run_backup(backup_id: int, request: Request, db: DbDep, rt: RuntimeDep, who:
 
 
 @router.post("/{backup_id}/check", response_model=BackupQueued, status_code=202)
-def check_backup(backup_id: int, body: CheckIn, request: Request, db: DbDep, rt: RuntimeDep, who: Runner):
+def check_backup(backup_id: Id, body: CheckIn, request: Request, db: DbDep, rt: RuntimeDep, who: Runner):
     """`check`: restic check of the backup's repository; `restore`: a test restore into a scratch
     volume, compared file by file. The result is stored with the backup and shown with it."""
     row = _row(db, backup_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
+from api.schemas.common import Id
 from api.schemas.connections import ConnectionCreate, ConnectionPublic, ConnectionTestOut, ConnectionUpdate
 from controller import connection_types, connections, registry
 from controller.contract import ConnectionCheck
@@ -33,12 +34,12 @@ def create_connection(body: ConnectionCreate, request: Request, db: DbDep, rt: R
 
 
 @router.get("/{conn_id}", response_model=ConnectionPublic, dependencies=[Depends(require("connections.read"))])
-def get_connection(conn_id: int, db: DbDep):
+def get_connection(conn_id: Id, db: DbDep):
     return connections.get(db, conn_id)
 
 
 @router.patch("/{conn_id}", response_model=ConnectionPublic)
-def update_connection(conn_id: int, body: ConnectionUpdate, request: Request, db: DbDep, rt: RuntimeDep,
+def update_connection(conn_id: Id, body: ConnectionUpdate, request: Request, db: DbDep, rt: RuntimeDep,
                       who: Writer):
     conn = connections.get(db, conn_id)
     request.state.audit = {"target": f"connection/{conn.name}",
@@ -48,7 +49,7 @@ def update_connection(conn_id: int, body: ConnectionUpdate, request: Request, db
 
 
 @router.delete("/{conn_id}", status_code=204)
-def delete_connection(conn_id: int, request: Request, db: DbDep, who: Writer, response: Response):
+def delete_connection(conn_id: Id, request: Request, db: DbDep, who: Writer, response: Response):
     conn = connections.get(db, conn_id)
     request.state.audit = {"target": f"connection/{conn.name}"}
     db.delete(conn)
@@ -58,7 +59,7 @@ def delete_connection(conn_id: int, request: Request, db: DbDep, who: Writer, re
 
 @router.post("/{conn_id}/test", response_model=ConnectionTestOut,
              dependencies=[Depends(require("connections.test"))])
-def test_connection(conn_id: int, request: Request, db: DbDep, rt: RuntimeDep):
+def test_connection(conn_id: Id, request: Request, db: DbDep, rt: RuntimeDep):
     """Asks the reconciler for this connection type to check it (reachability, token, role)."""
     conn = connections.get(db, conn_id)
     request.state.audit = {"target": f"connection/{conn.name}"}

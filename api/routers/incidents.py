@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from api.deps import DbDep, principal_of, require
-from api.schemas.common import Page
+from api.schemas.common import Id, Offset, Page, limit_upto
 from api.schemas.incidents import IncidentChange, IncidentDetail, IncidentPublic
 from controller import incidents
 
@@ -18,7 +18,7 @@ Writer = principal_of("incidents.write")
 
 @router.get("", response_model=Page[IncidentPublic], dependencies=[Depends(require("incidents.read"))])
 def list_incidents(db: DbDep, state: Literal["active", "open", "acknowledged", "resolved"] | None = None,
-                   offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200)):
+                   offset: Offset = 0, limit: limit_upto(200) = 50):
     """Newest first. `state=active`: open or acknowledged."""
     rows, total = incidents.search(db, state=state, offset=offset, limit=limit)
     return Page[IncidentPublic](items=rows, total=total, offset=offset, limit=limit)
@@ -32,12 +32,12 @@ def _detail(db, incident) -> IncidentDetail:
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, dependencies=[Depends(require("incidents.read"))])
-def get_incident(incident_id: int, db: DbDep):
+def get_incident(incident_id: Id, db: DbDep):
     return _detail(db, incidents.get(db, incident_id))
 
 
 @router.patch("/{incident_id}", response_model=IncidentDetail)
-def change_incident(incident_id: int, body: IncidentChange, request: Request, db: DbDep, who: Writer):
+def change_incident(incident_id: Id, body: IncidentChange, request: Request, db: DbDep, who: Writer):
     """Acknowledge, resolve (with `resolution`: cause and action, and the runbook or plan used) or
     reopen; add a note; link a job, a plan or a log range. Everything lands in the timeline."""
     request.state.audit = {"action": "incidents.write", "target": f"incident/{incident_id}",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import func, select
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
 from api.routers.runbooks import queued
-from api.schemas.common import Page
+from api.schemas.common import Counter, Id, Offset, Page, limit_upto
 from api.schemas.jobs import (
     ArtifactPublic,
     CancelOut,
@@ -52,7 +52,7 @@ def _get(db, job_id: int) -> Job:
 @router.get("", response_model=Page[JobSummary], dependencies=[Depends(require("jobs.read"))])
 def list_jobs(db: DbDep, status: str | None = None, runbook: str | None = None, user: str | None = None,
               trigger: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
-              offset: int = Query(0, ge=0), limit: int = Query(25, ge=1, le=200)):
+              offset: Offset = 0, limit: limit_upto(200) = 25):
     """Newest first."""
     q = select(Job)
     for col, val in ((Job.status, status), (Job.runbook, runbook), (Job.created_by, user), (Job.trigger, trigger)):
@@ -68,7 +68,7 @@ def list_jobs(db: DbDep, status: str | None = None, runbook: str | None = None, 
 
 
 @router.get("/{job_id}", response_model=JobDetail, dependencies=[Depends(require("jobs.read"))])
-def get_job(job_id: int, db: DbDep):
+def get_job(job_id: Id, db: DbDep):
     job = _get(db, job_id)
     steps = db.scalars(select(JobStep).where(JobStep.job_id == job_id).order_by(JobStep.id)).all()
     arts = db.scalars(select(JobArtifact).where(JobArtifact.job_id == job_id).order_by(JobArtifact.name)).all()
@@ -85,7 +85,7 @@ def get_job(job_id: int, db: DbDep):
 
 
 @router.get("/{job_id}/events", response_model=EventsPage, dependencies=[Depends(require("jobs.read"))])
-def job_events(job_id: int, db: DbDep, after: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=10000)):
+def job_events(job_id: Id, db: DbDep, after: Counter = 0, limit: limit_upto(10_000) = 1000):
     job = _get(db, job_id)
     rows = db.scalars(select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.counter > after)
                       .order_by(JobEvent.counter).limit(limit)).all()
@@ -95,7 +95,7 @@ def job_events(job_id: int, db: DbDep, after: int = Query(0, ge=0), limit: int =
 
 
 @router.get("/{job_id}/artifacts/{name}", dependencies=[Depends(require("jobs.read"))])
-def artifact(job_id: int, name: str, db: DbDep, rt: RuntimeDep):
+def artifact(job_id: Id, name: str, db: DbDep, rt: RuntimeDep):
     row = db.scalar(select(JobArtifact).where(JobArtifact.job_id == job_id, JobArtifact.name == name))
     if row is None:
         raise NotFound(f"job {job_id} has no artifact {name!r}")
@@ -108,7 +108,7 @@ def artifact(job_id: int, name: str, db: DbDep, rt: RuntimeDep):
 
 @router.post("/{job_id}/cancel", response_model=CancelOut, status_code=202,
              dependencies=[Depends(require("jobs.cancel"))])
-def cancel(job_id: int, request: Request, db: DbDep, rt: RuntimeDep):
+def cancel(job_id: Id, request: Request, db: DbDep, rt: RuntimeDep):
     job = _get(db, job_id)
     request.state.audit = {"target": f"job/{job_id}"}
     state = submit.request_cancel(db, job)
@@ -120,7 +120,7 @@ def cancel(job_id: int, request: Request, db: DbDep, rt: RuntimeDep):
 
 
 @router.post("/{job_id}/rerun", response_model=JobQueued, status_code=202)
-def rerun(job_id: int, request: Request, db: DbDep, rt: RuntimeDep, who: principal_of("jobs.rerun")):
+def rerun(job_id: Id, request: Request, db: DbDep, rt: RuntimeDep, who: principal_of("jobs.rerun")):
     old = _get(db, job_id)
     request.state.audit = {"target": f"job/{job_id}"}
     job = JobsService.of(rt).rerun(db, old, who.user.email)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
+from api.schemas.common import Id, limit_upto
 from api.schemas.plans import (
     ApproveIn,
     DriftCounts,
@@ -24,7 +25,7 @@ Approver = principal_of("plans.approve")
 
 
 @router.get("/api/plans", response_model=list[PlanPublic], dependencies=[Depends(require("plans.read"))])
-def list_plans(db: DbDep, status: str | None = None, source_id: int | None = None, limit: int = 100):
+def list_plans(db: DbDep, status: str | None = None, source_id: Id | None = None, limit: limit_upto(500) = 100):
     q = select(PlanRow, Source.name).join(Source, Source.id == PlanRow.source_id)
     if status:
         q = q.where(PlanRow.status.in_(status.split(",")))
@@ -35,7 +36,7 @@ def list_plans(db: DbDep, status: str | None = None, source_id: int | None = Non
 
 
 @router.get("/api/plans/{plan_id}", response_model=PlanDetail, dependencies=[Depends(require("plans.read"))])
-def get_plan(plan_id: int, db: DbDep):
+def get_plan(plan_id: Id, db: DbDep):
     row = db.get(PlanRow, plan_id)
     if row is None:
         raise NotFound(f"plan {plan_id} not found")
@@ -44,7 +45,7 @@ def get_plan(plan_id: int, db: DbDep):
 
 
 @router.post("/api/plans/{plan_id}/approve", response_model=PlanDecision, status_code=202)
-def approve(plan_id: int, body: ApproveIn, request: Request, db: DbDep, rt: RuntimeDep, who: Approver):
+def approve(plan_id: Id, body: ApproveIn, request: Request, db: DbDep, rt: RuntimeDep, who: Approver):
     """Runs exactly the plan shown: the checksum of its changes must match the stored plan."""
     request.state.audit = {"target": f"plan/{plan_id}"}
     job = decisions.approve(rt, db, plan_id, body.checksum, who.user.email)
@@ -53,14 +54,14 @@ def approve(plan_id: int, body: ApproveIn, request: Request, db: DbDep, rt: Runt
 
 
 @router.post("/api/plans/{plan_id}/reject", response_model=PlanDecision)
-def reject(plan_id: int, request: Request, db: DbDep, who: Approver):
+def reject(plan_id: Id, request: Request, db: DbDep, who: Approver):
     request.state.audit = {"target": f"plan/{plan_id}"}
     row = decisions.reject(db, plan_id, who.user.email)
     return PlanDecision(id=row.id, status=row.status)
 
 
 @router.get("/api/drift", response_model=DriftPublic, dependencies=[Depends(require("drift.read"))])
-def drift(db: DbDep, source_id: int | None = None, status: str | None = None):
+def drift(db: DbDep, source_id: Id | None = None, status: str | None = None):
     q = select(DriftItem, Source.name).join(Source, Source.id == DriftItem.source_id)
     if source_id:
         q = q.where(DriftItem.source_id == source_id)

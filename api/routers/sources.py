@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
+from api.schemas.common import Id, limit_upto
 from api.schemas.gitops import (
     HistoryPublic,
     RevisionPublic,
@@ -105,12 +106,12 @@ def webhook_secret(rt, src: Source) -> str | None:
 
 
 @router.get("/{source_id}", response_model=SourcePublic, dependencies=[Depends(require("sources.read"))])
-def get_source(source_id: int, db: DbDep, rt: RuntimeDep):
+def get_source(source_id: Id, db: DbDep, rt: RuntimeDep):
     return public(db, _get(db, source_id), controller_alive(rt))
 
 
 @router.patch("/{source_id}", response_model=SourcePublic)
-def update_source(source_id: int, body: SourceUpdate, request: Request, db: DbDep, rt: RuntimeDep, who: Admin):
+def update_source(source_id: Id, body: SourceUpdate, request: Request, db: DbDep, rt: RuntimeDep, who: Admin):
     src = _get(db, source_id)
     request.state.audit = {"target": f"source/{src.name}"}
     for field in body.model_fields_set & {"url", "branch", "paths", "poll_interval", "connection", "enabled"}:
@@ -125,7 +126,7 @@ def update_source(source_id: int, body: SourceUpdate, request: Request, db: DbDe
 
 
 @router.delete("/{source_id}", status_code=204)
-def delete_source(source_id: int, request: Request, db: DbDep, who: Admin, response: Response):
+def delete_source(source_id: Id, request: Request, db: DbDep, who: Admin, response: Response):
     """Stops reconciling the source. Nothing it deployed is deleted."""
     src = _get(db, source_id)
     request.state.audit = {"target": f"source/{src.name}"}
@@ -136,7 +137,7 @@ def delete_source(source_id: int, request: Request, db: DbDep, who: Admin, respo
 
 @router.post("/{source_id}/sync", response_model=SyncRequested, status_code=202,
              dependencies=[Depends(require("sources.sync"))])
-def sync_now(source_id: int, request: Request, db: DbDep):
+def sync_now(source_id: Id, request: Request, db: DbDep):
     src = _get(db, source_id)
     request.state.audit = {"target": f"source/{src.name}"}
     src.sync_requested_at, src.sync_reason = utcnow(), "manual"
@@ -144,7 +145,7 @@ def sync_now(source_id: int, request: Request, db: DbDep):
 
 
 @router.get("/{source_id}/history", response_model=list[HistoryPublic], dependencies=[Depends(require("sources.read"))])
-def history(source_id: int, db: DbDep, limit: int = Query(50, ge=1, le=500)):
+def history(source_id: Id, db: DbDep, limit: limit_upto(500) = 50):
     _get(db, source_id)
     runs = db.scalars(select(ReconcileRun).where(ReconcileRun.source_id == source_id)
                       .order_by(ReconcileRun.id.desc()).limit(limit)).all()
@@ -158,7 +159,7 @@ def history(source_id: int, db: DbDep, limit: int = Query(50, ge=1, le=500)):
 
 
 @router.get("/{source_id}/manifests", dependencies=[Depends(require("sources.read"))])
-def manifests(source_id: int, db: DbDep) -> list[dict]:
+def manifests(source_id: Id, db: DbDep) -> list[dict]:
     """Each manifest of the last revision: valid or not, its errors (file:line:column), and the
     revision whose version is in force (an invalid push keeps the last good one)."""
     src = _get(db, source_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
 
 from api.deps import DbDep, principal_of, require
+from api.schemas.common import Id
 from api.schemas.users import UserCreate, UserPublic, UserUpdate
 from controller.accounts import users
 from controller.errors import Conflict
@@ -27,12 +28,12 @@ def create_user(body: UserCreate, db: DbDep, admin: Admin):
 
 
 @router.get("/{user_id}", response_model=UserPublic, dependencies=[Depends(require("users.read"))])
-def get_user(user_id: int, db: DbDep):
+def get_user(user_id: Id, db: DbDep):
     return users.get(db, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, body: UserUpdate, db: DbDep, admin: Admin):
+def update_user(user_id: Id, body: UserUpdate, db: DbDep, admin: Admin):
     user = users.get(db, user_id)
     demoting = (body.role is not None and body.role != "admin") or body.active is False
     if user.role == "admin" and demoting and users.admins_left(db, excluding=user.id) == 0:
@@ -51,7 +52,7 @@ def update_user(user_id: int, body: UserUpdate, db: DbDep, admin: Admin):
 
 
 @router.delete("/{user_id}", status_code=204)
-def delete_user(user_id: int, db: DbDep, admin: Admin, response: Response):
+def delete_user(user_id: Id, db: DbDep, admin: Admin, response: Response):
     user = users.get(db, user_id)
     if user.role == "admin" and users.admins_left(db, excluding=user.id) == 0:
         raise Conflict("this is the last active admin")

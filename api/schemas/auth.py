@@ -4,11 +4,11 @@ import datetime as dt
 
 from pydantic import Field
 
-from api.schemas.common import Input, Output
+from api.schemas.common import Input, Output, PlainText
 
 
 class LoginIn(Input):
-    email: str = Field(min_length=3, max_length=320)
+    email: PlainText = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
     remember_me: bool = False
     totp: str | None = Field(None, max_length=32)
@@ -48,7 +48,7 @@ class PasswordChangeIn(Input):
 
 
 class ResetRequestIn(Input):
-    email: str = Field(min_length=3, max_length=320)
+    email: PlainText = Field(min_length=3, max_length=320)
 
 
 class ResetConfirmIn(Input):

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.schemas.common import Input, Output
+from api.schemas.common import Input, Output, PlainText
 from controller.connection_types import ConnectionType
 
 Name = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -14,7 +14,7 @@ Name = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*
 class ConnectionCreate(Input):
     name: str = Name
     type: str = Field(min_length=1, max_length=50, description="One of GET /api/connection-types.")
-    environment: str = Field("", max_length=100)
+    environment: PlainText = Field("", max_length=100)
     config: dict[str, Any] = Field(default_factory=dict,
                                    description="Non-secret settings: the type's `config_schema`.")
     credentials: dict[str, str] = Field(default_factory=dict,
@@ -23,7 +23,7 @@ class ConnectionCreate(Input):
 
 class ConnectionUpdate(Input):
     name: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    environment: str | None = Field(None, max_length=100)
+    environment: PlainText | None = Field(None, max_length=100)
     config: dict[str, Any] | None = None
     credentials: dict[str, str | None] | None = Field(None, description="Merged: null removes a key.")
 

@@ -7,15 +7,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from api.schemas.common import Input, Output
+from api.schemas.common import Id, Input, Output
 
 
 class ResolutionBody(Input):
     cause: str = Field(max_length=5000, description="What caused it.")
     action: str = Field(max_length=5000, description="What was done about it.")
     runbook: str = Field("", max_length=100, description="The runbook used, if one was.")
-    plan_id: int | None = Field(None, description="The plan applied, if one was.")
-    job_id: int | None = Field(None, description="The job that fixed it, if one did.")
+    plan_id: Id | None = Field(None, description="The plan applied, if one was.")
+    job_id: Id | None = Field(None, description="The job that fixed it, if one did.")
 
 
 class LogRange(Input):
@@ -30,8 +30,8 @@ class IncidentChange(Input):
     state: Literal["open", "acknowledged", "resolved"] | None = None
     resolution: ResolutionBody | None = None
     note: str = Field("", max_length=5000)
-    job_id: int | None = None
-    plan_id: int | None = None
+    job_id: Id | None = None
+    plan_id: Id | None = None
     logs: LogRange | None = None
 
 

@@ -5,20 +5,20 @@ from typing import Literal
 
 from pydantic import Field
 
-from api.schemas.common import Input, Output
+from api.schemas.common import Input, Output, PlainText
 
 Role = Literal["admin", "operator", "viewer"]
 
 
 class UserCreate(Input):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    name: str = Field("", max_length=200)
+    email: PlainText = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: PlainText = Field("", max_length=200)
     role: Role
     password: str = Field(min_length=1, max_length=1024)
 
 
 class UserUpdate(Input):
-    name: str | None = Field(None, max_length=200)
+    name: PlainText | None = Field(None, max_length=200)
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(None, max_length=1024)

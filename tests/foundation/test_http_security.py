@@ -16,9 +16,9 @@ def test_validation_errors_name_the_field(client, admin):
     r = client.post("/api/connections", headers=admin.headers,
                     json={"name": "x", "type": "docker", "bogus": 1})
     assert r.status_code == 422
-    assert any(e["field"] == "bogus" for e in r.json()["detail"])
+    assert any(e["field"] == "bogus" for e in r.json()["errors"])
     r = client.post("/api/connections", headers=admin.headers, json={"name": 5, "type": 7})
-    fields = {e["field"] for e in r.json()["detail"]}
+    fields = {e["field"] for e in r.json()["errors"]}
     assert {"name", "type"} <= fields
     r = client.post("/api/connections", headers={**admin.headers, "content-type": "application/json"},
                     content=b"{not json")
@@ -30,7 +30,7 @@ def test_oversized_bodies_are_refused(client, admin, runtime):
     r = client.post("/api/connections", headers=admin.headers, content=big.encode())
     assert r.status_code == 413
     r = client.post("/api/connections", headers=admin.headers, json={"name": "n" * 500, "type": "docker"})
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "name"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "name"
 
 
 def test_security_headers(client):

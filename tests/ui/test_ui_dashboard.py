@@ -63,7 +63,7 @@ def fresh_context(browser, tmp_path):
     from controller.runtime import Runtime
     from tests.conftest import make_settings
     from tests.support import pg
-    from tests.ui.conftest import serve
+    from tests.support.live_server import serve
 
     name = pg.create_database("jarvis_ui_fresh")
     rt = Runtime.start(make_settings(tmp_path / "data", pg.sqlalchemy_url(name)), first_admin=False)

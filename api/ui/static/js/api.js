@@ -21,25 +21,18 @@
   }
   J.cookie = cookie;
 
-  /* {field: message} from a 422 (detail[].field) or a domain error (errors[].field). */
+  /* {field: message} from a 422: every one has `errors`, a list of {field, message} (api/errors.py). */
   function fieldErrors(body) {
     const out = {};
-    if (!body || typeof body !== "object") return out;
-    const list = Array.isArray(body.detail) ? body.detail : Array.isArray(body.errors) ? body.errors : [];
-    for (const e of list) {
-      const field = e.field || (Array.isArray(e.loc) ? e.loc.slice(1).join(".") : "");
-      const msg = e.msg || e.message || "invalid";
-      if (field && !(field in out)) out[field] = msg;
+    if (!body || typeof body !== "object" || !Array.isArray(body.errors)) return out;
+    for (const e of body.errors) {
+      if (e.field && !(e.field in out)) out[e.field] = e.message || "invalid";
     }
     return out;
   }
 
   function messageOf(status, body) {
     if (body && typeof body.detail === "string") return body.detail;
-    if (body && Array.isArray(body.detail) && body.detail.length) {
-      const e = body.detail[0];
-      return (e.field ? e.field + ": " : "") + (e.msg || "invalid input");
-    }
     if (status === 404) return "not found (this part of the API may not be available yet)";
     if (status === 429) return "too many requests, try again shortly";
     if (status >= 500) return "the server could not answer (" + status + ")";
