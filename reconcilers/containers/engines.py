@@ -24,7 +24,7 @@ from reconcilers.portainer.client import SWARM_ENDPOINT_TYPES, PortainerClient, 
 from reconcilers.portainer.reconciler import client_for as portainer_client
 from reconcilers.swarm.engine import client_for as docker_client
 
-READ_TIMEOUT = 30        # seconds: a list or a log read, never a follow
+READ_TIMEOUT = 15        # seconds: a list, a detail or a log read (never a follow)
 RESTART_GRACE = 10       # seconds a container gets to stop before it is killed
 
 

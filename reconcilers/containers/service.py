@@ -8,6 +8,7 @@ environment that cannot be read is reported on its row; the others are still lis
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -57,27 +58,33 @@ def _in_error(c: dict[str, Any]) -> bool:
             or (c["state"] == "exited" and c.get("exit_code") not in (0, None)))
 
 
-def containers_tree(conns: Sequence[ConnectionInfo]) -> list[dict[str, Any]]:
-    """Environment → stack → service → container, over every connection given (docker and portainer)."""
+def _connection_rows(conn: ConnectionInfo) -> list[dict[str, Any]]:
+    opener = OPENERS[conn.type]
     out = []
-    for conn in sorted(conns, key=lambda c: c.name):
-        opener = OPENERS.get(conn.type)
-        if opener is None:
-            continue
-        placeholder = Environment(conn.name, conn.type, conn.name, status="down")
-        try:
-            with opener(conn) as envs:
-                for env, engine in envs:
-                    if env.status != "up":
-                        out.append(_env_row(env, "the environment is down"))
-                        continue
-                    try:
-                        out.append(_tree(env, engine))
-                    except ReconcilerError as exc:
-                        out.append(_env_row(env, exc.message))
-        except ReconcilerError as exc:
-            out.append(_env_row(placeholder, exc.message))
+    try:
+        with opener(conn) as envs:
+            for env, engine in envs:
+                if env.status != "up":
+                    out.append(_env_row(env, "the environment is down"))
+                    continue
+                try:
+                    out.append(_tree(env, engine))
+                except ReconcilerError as exc:
+                    out.append(_env_row(env, exc.message))
+    except ReconcilerError as exc:
+        out.append(_env_row(Environment(conn.name, conn.type, conn.name, status="down"), exc.message))
     return out
+
+
+def containers_tree(conns: Sequence[ConnectionInfo]) -> list[dict[str, Any]]:
+    """Environment → stack → service → container, over every connection given (docker and portainer).
+    Connections are read side by side: one engine that does not answer delays the list by its timeout
+    once, not once per connection."""
+    known = sorted((c for c in conns if c.type in OPENERS), key=lambda c: c.name)
+    if not known:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(known))) as pool:
+        return [row for rows in pool.map(_connection_rows, known) for row in rows]
 
 
 @contextmanager
