@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from controller import connections
 from controller.store.models import AuditEntry
+from tests.emulators.portainer.server import INACTIVE
 
 from .conftest import SECRET_VALUE, docker, wait_for
 
@@ -161,3 +162,24 @@ def test_restart_is_for_operators_audited_and_really_restarts(client, viewer, op
             AuditEntry.result == "denied")).all()
         assert [(d.user_email, d.action) for d in denied] == [(viewer.email, "containers.restart")]
     assert r.json()["restarts"] == 0   # a restart by hand is not the engine's restart count
+
+
+def test_a_down_environment_and_a_connection_without_containers(client, viewer, runtime, emulator, portainer_conn):
+    emulator.add_endpoint("edge", status=INACTIVE)
+    tree = client.get("/api/containers", headers=viewer.headers).json()
+    mine = {e["name"]: e for e in tree["environments"] if e["connection"] == portainer_conn}
+    assert set(mine) == {"prod", "edge"}
+    assert (mine["edge"]["status"], mine["edge"]["error"], mine["edge"]["stacks"]) == ("down", "the environment is down", [])
+    assert mine["prod"]["status"] == "up" and mine["prod"]["stacks"]
+
+    with runtime.db.session() as db:
+        cf = connections.create(db, runtime.secrets, name=f"cf-{uuid.uuid4().hex[:6]}", type="cloudflare",
+                                environment="test", config={}, credentials={"api_token": "t" * 40}, created_by="test")
+        cf_name, cf_id = cf.name, cf.id
+    try:
+        assert all(e["connection"] != cf_name for e in client.get("/api/containers", headers=viewer.headers).json()["environments"])
+        r = client.get(f"/api/containers/{cf_name}/abc123", headers=viewer.headers)
+        assert r.status_code == 404 and "has no containers" in r.json()["detail"]
+    finally:
+        with runtime.db.session() as db:
+            db.delete(connections.get(db, cf_id))
