@@ -5,8 +5,11 @@ and a viewer sees the log but no Restart."""
 
 from __future__ import annotations
 
+import re
 import subprocess
+import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.containers.conftest import SECRET_VALUE, container, docker_conn  # noqa: F401  (fixtures)
@@ -75,4 +78,32 @@ def test_viewer_reads_the_log_and_has_no_restart_and_the_phone_layout(page, cont
     expect(page.locator(".mutating")).to_have_count(0)
     shoot(page, "containers-panel-390")
     page.set_viewport_size(DESKTOP)
+    assert page.js_errors == []
+
+
+@pytest.fixture
+def failed_container():
+    """A container that exited with an error (jarvis-test/fail:1 exits 3)."""
+    name = f"ctrfail-{uuid.uuid4().hex[:8]}"
+    cid = subprocess.run(["docker", "run", "-d", "--name", name, "jarvis-test/fail:1"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    subprocess.run(["docker", "wait", cid], check=True, capture_output=True)
+    yield {"id": cid, "name": name}
+    subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+
+
+def test_the_dashboard_counts_containers_with_errors_and_leads_to_them(page, context, make_user, failed_container,
+                                                                       docker_conn):  # noqa: F811
+    viewer = make_user("viewer")
+    login_api(context, viewer.email, viewer.password)
+    page.goto("/dashboard")
+    tile = page.locator('[data-metric="container_errors"]')
+    expect(tile).to_have_text(re.compile(r"^[1-9]\d*"), timeout=WAIT)
+    shoot(page, "dashboard-container-errors-1440")
+    page.locator("#w-containers").click()
+    expect(page).to_have_url(re.compile(r"/containers\?state=errors$"))
+    row = page.locator(f'tr.ctr-row[data-ref="{failed_container["id"]}"]')
+    expect(row).to_be_visible(timeout=WAIT)
+    expect(row).to_contain_text("exited")
+    expect(page.locator("tr.ctr-row .badge", has_text="running")).to_have_count(0)
     assert page.js_errors == []
