@@ -78,6 +78,7 @@ class PortainerReconciler(BaseReconciler):
     connection_type: ClassVar[str] = PORTAINER.name
     connection_schema: ClassVar = PORTAINER
     connection_key: ClassVar[str] = "stacks"
+    runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"   # container restart and logs
 
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
         resources: list[Resource] = []
