@@ -17,6 +17,7 @@ from api.routers import (
     backups,
     connection_types,
     connections,
+    containers,
     dashboard,
     health,
     incidents,
@@ -35,7 +36,7 @@ from controller.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
            sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
-           metrics.router, incidents.router, alerts.router, backups.router]
+           metrics.router, incidents.router, alerts.router, backups.router, containers.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,

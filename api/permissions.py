@@ -46,6 +46,10 @@ ACTIONS: dict[str, Rule] = {
     "plans.approve": Rule("operator"),
     "drift.read": Rule("viewer"),
     "dashboard.read": Rule("viewer"),
+    # live containers: everyone sees them and their logs; operators restart them
+    "containers.read": Rule("viewer"),
+    "containers.logs": Rule("viewer"),
+    "containers.restart": Rule("operator"),
     # incidents: everyone sees them; operators acknowledge, annotate and resolve them
     "incidents.read": Rule("viewer"),
     "incidents.write": Rule("operator"),

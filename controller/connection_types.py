@@ -98,6 +98,10 @@ def _problem(part: str, schema: Mapping[str, Any], err: jsonschema.ValidationErr
                                for k, need in err.validator_value.items()
                                if k in err.instance and any(d not in err.instance for d in need))
         return {"field": f"{part}.{missing[0]}", "message": f"{having} needs {', '.join(missing)} in {part} too"}
+    if err.validator == "anyOf" and not path and all(set(alt) == {"required"} for alt in err.validator_value):
+        # alternative sets of keys (an access token, or a username and a password): name them
+        ways = " or ".join(" and ".join(alt["required"]) for alt in err.validator_value)
+        return {"field": part, "message": f"{part} needs {ways}"}
     prop = schema.get("properties", {}).get(path, {})
     if part == "credentials":      # the value is a secret: say what is wrong, never what it was
         what = {"type": f"must be a {err.validator_value}", "minLength": "must not be empty"}.get(

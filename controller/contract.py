@@ -212,6 +212,10 @@ class BaseReconciler:
     sections: ClassVar[tuple[str, ...]]
     connection_type: ClassVar[str]
     connection_key: ClassVar[str]
+    # sections a kind brings that the built-in manifest model lacks: name -> the type of its value (a
+    # pydantic model, or a list of one), validated at file:line:column like the built-in ones
+    # (controller/manifests/extensions.py); its `connection_key` joins `connections:` the same way
+    manifest_sections: ClassVar[Mapping[str, Any]] = {}
     settings_defaults: ClassVar[Mapping[str, Any]] = {}   # every per-kind setting it reads, with its default
 
     def __init__(self, context: ReconcilerContext | None = None) -> None:

@@ -48,8 +48,6 @@ NAV = [
 PENDING = {
     "infra": ("Servers and Swarm nodes", "docker",
               "Infra shows servers and Swarm nodes from a docker (Swarm manager) or hetzner connection."),
-    "containers": ("Services and containers", "docker",
-                   "Containers lists Swarm services and their tasks from a docker connection."),
     "logs": ("Service logs", "docker", "Logs streams service logs from a docker connection."),
     "assistant": ("IA DevOps assistant", "",
                   "The assistant answers questions about your infrastructure and proposes runbooks."),
@@ -154,6 +152,11 @@ def incidents(request: Request):
 @router.get("/incidents/{incident_id}")
 def incident(request: Request, incident_id: int):
     return _page(request, "incidents", incident_id=str(incident_id))
+
+
+@router.get("/containers")
+def containers(request: Request):
+    return _page(request, "containers")
 
 
 @router.get("/settings")

@@ -8,6 +8,7 @@ from typing import Any
 from yaml.nodes import Node
 
 from .errors import ManifestError
+from .extensions import KindSection
 from .models import Manifest, fqdn
 from .translate import did_you_mean
 from .yamltree import locate
@@ -33,11 +34,12 @@ class _Report:
 
 
 def check(manifest: Manifest, root: Node | None, path: str,
-          known_connections: Collection[str] | Mapping[str, Collection[str]] | None = None) -> list[ManifestError]:
+          known_connections: Collection[str] | Mapping[str, Collection[str]] | None = None,
+          extra: tuple[KindSection, ...] = ()) -> list[ManifestError]:
     """`known_connections`: the connection names, or (to check `connection:NAME/KEY` references too)
-    each name with its credential keys."""
+    each name with its credential keys. `extra`: the sections installed kinds bring (extensions.py)."""
     report = _Report(root, path)
-    _connections(manifest, report, known_connections)
+    _connections(manifest, report, known_connections, extra)
     if isinstance(known_connections, Mapping):
         _secret_references(manifest, report, known_connections)
     _unique_names(manifest, report)
@@ -46,10 +48,12 @@ def check(manifest: Manifest, root: Node | None, path: str,
     return report.errors
 
 
-def _connections(m: Manifest, report: _Report, known: set[str] | None) -> None:
-    for section, conn in SECTION_CONNECTION.items():
-        if getattr(m, section) and getattr(m.connections, conn) is None:
-            report.add((section,), f"{section!r} needs connections.{conn} (the {_CONNECTION_KIND[conn]} "
+def _connections(m: Manifest, report: _Report, known: set[str] | None, extra: tuple[KindSection, ...]) -> None:
+    needs = [(s, c, _CONNECTION_KIND[c]) for s, c in SECTION_CONNECTION.items()]
+    needs += [(k.section, k.connection_key, k.connection_type) for k in extra if k.section not in SECTION_CONNECTION]
+    for section, conn, conn_kind in needs:
+        if getattr(m, section, None) and getattr(m.connections, conn, None) is None:
+            report.add((section,), f"{section!r} needs connections.{conn} (the {conn_kind} "
                        f"connection it deploys through)",
                        f"add `connections: {{{conn}: <connection name>}}`", at_key=True)
     if known is None:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from .checks import check
 from .errors import ManifestError, ParseResult
-from .models import Manifest
+from .extensions import kind_sections, manifest_model
 from .translate import translate
 from .yamltree import Document, DuplicateKey, LimitError, Limits, load, path_of, render
 
@@ -59,10 +59,11 @@ def parse_manifest(text: str, path: str, known_connections: Collection[str] | Ma
 
     errors = _duplicate_keys(doc, path)
     try:
-        manifest = Manifest.model_validate(doc.data)
+        extra = kind_sections()
+        manifest = manifest_model(extra).model_validate(doc.data)
     except ValidationError as exc:
         return ParseResult(None, _sorted(errors + translate(exc, doc.root, path)))
-    errors += check(manifest, doc.root, path, known_connections)
+    errors += check(manifest, doc.root, path, known_connections, extra)
     return ParseResult(None if errors else manifest, _sorted(errors))
 
 

@@ -73,8 +73,8 @@ def manifest_text(i: int, resources: int, policy: str = "manual", variant: int =
         apiVersion: jarvis/v1
         name: m{i}
         policy: {{sync: {policy}, prune: false}}
-        connections: {{stacks: {CONN}}}
-        """) + f"# variant {variant}\nstacks:\n{stacks}\n"
+        connections: {{filestore: {CONN}}}
+        """) + f"# variant {variant}\nfilestore:\n{stacks}\n"
 
 
 def pct(values: list[float], p: float) -> float:

@@ -55,8 +55,8 @@ class World:
             apiVersion: jarvis/v1
             name: {name}
             policy: {{sync: {self.policy}, prune: {str(self.prune).lower()}}}
-            connections: {{stacks: {self.conn_name}}}
-            """) + extra + "stacks:\n" + items + "\n"
+            connections: {{filestore: {self.conn_name}}}
+            """) + extra + "filestore:\n" + items + "\n"
 
     def push(self, stacks: dict[str, dict] | None = None, *, text: str | None = None, path: str = "apps/app/orch.yaml",
              message: str = "update") -> str:

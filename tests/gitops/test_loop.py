@@ -95,7 +95,7 @@ def test_broken_push_plans_nothing_and_never_prunes(git_rt, tmp_path):
     wait_job(git_rt, w.sync().job_ids[0])
     assert set(w.files()) == {"api", "web"}
     # a broken manifest: invalid YAML, and one with a schema error
-    for broken in ("apiVersion: jarvis/v1\nname: [unclosed\n", w.manifest({}).replace("stacks:", "stackz:")):
+    for broken in ("apiVersion: jarvis/v1\nname: [unclosed\n", w.manifest({}).replace("filestore:", "filestorez:")):
         w.push(text=broken, message="oops")
         res = w.sync()
         assert not res.job_ids and set(w.files()) == {"api", "web"}

@@ -19,6 +19,7 @@ from api.app import create_app
 from controller import registry
 from controller.accounts import users
 from controller.errors import ConfigurationError
+from controller.manifests.loader import parse_manifest
 from controller.store.models import PlanRow
 from tests.gitops.conftest import World, git_rt  # noqa: F401  (the runtime with a worker, and the test world)
 from tests.support import plugins
@@ -113,3 +114,29 @@ def test_per_kind_settings_come_from_the_one_settings_object(git_rt, tmp_path): 
         update={"reconcilers": {"filestore": {"sufix": ".x"}}}))
     with pytest.raises(ConfigurationError, match="filestore reconciler has no setting sufix .it reads: suffix."):
         registry.reconcilers(bad)
+
+
+def test_the_kind_brings_its_own_section_checked_at_line_and_column(test_kinds_site):
+    text = ("apiVersion: jarvis/v1\nname: app\nconnections: {filestore: fs}\nfilestore:\n"
+            "  - {name: web, endpoint: prod, compose: c.yml}\n"
+            "  - {name: api, endpoint: prod, compose: c.yml, colour: red}\n")
+    # not installed: `filestore:` is an unknown key like any other
+    assert parse_manifest(text, "orch.yaml", known_connections={"fs"}).manifest is None
+    with plugins.on_path(test_kinds_site):
+        res = parse_manifest(text, "orch.yaml", known_connections={"fs"})
+        assert res.manifest is None
+        (err,) = res.errors
+        assert (err.line, err.column) == (6, 49) and "colour" in err.message, str(err)
+
+        good = parse_manifest(text.replace(", colour: red", ""), "orch.yaml", known_connections={"fs"})
+        assert not good.errors and [s.name for s in good.manifest.filestore] == ["web", "api"]
+        assert good.manifest.connections.filestore == "fs"
+
+        unconnected = parse_manifest(text.replace("connections: {filestore: fs}\n", "").replace(", colour: red", ""),
+                                     "orch.yaml", known_connections={"fs"})
+        (err,) = unconnected.errors
+        assert (err.line, err.message) == (3, "'filestore' needs connections.filestore (the filestore connection "
+                                               "it deploys through)"), str(err)
+        unknown = parse_manifest(text.replace("{filestore: fs}", "{filestore: fz}").replace(", colour: red", ""),
+                                 "orch.yaml", known_connections={"fs"})
+        assert [e.message for e in unknown.errors] == ["unknown connection 'fz' in connections.filestore"]

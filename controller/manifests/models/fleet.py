@@ -56,6 +56,8 @@ class Stack(Strict):
     endpoint: str = Field(min_length=1, description="Portainer endpoint (environment) name.")
     compose: RepoPath
     env: StrMap = Field(default_factory=dict)
+    adopt: bool = Field(False, description="Take over a Portainer stack of this name that Jarvis does not own.")
+    protected: bool = False
 
     @field_validator("name")
     @classmethod

@@ -142,8 +142,25 @@
     updated.textContent = "Updated " + new Date().toLocaleTimeString() + " · refreshes every 10 s";
   }
 
+  /* Live from the engines (every docker and portainer connection), so read apart and less often than
+     the stored figures: an engine that is slow to answer never holds the other widgets back. */
+  async function loadContainers() {
+    try {
+      const envs = (await J.get("/api/containers")).environments;
+      const errors = envs.reduce((n, e) => n + e.stacks.reduce((m, s) => m + s.errors, 0), 0);
+      const unread = envs.filter((e) => e.error).length;
+      if (!envs.length) metric("container_errors", null, "No docker or portainer connection yet");
+      else J.clear(J.$('[data-metric="container_errors"]'), String(errors),
+        unread ? el("small", { text: " · " + unread + (unread === 1 ? " environment" : " environments") + " not read" }) : null);
+    } catch (err) {
+      metric("container_errors", null, "Could not read the containers");
+    }
+  }
+
   load();
+  loadContainers();
   setInterval(() => { if (!document.hidden) load(); }, 10000);
+  setInterval(() => { if (!document.hidden) loadContainers(); }, 30000);
   // back from another tab (e.g. Settings → Connections): show the new state at once
   document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
 })();

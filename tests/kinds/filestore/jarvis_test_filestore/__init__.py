@@ -1,9 +1,10 @@
-"""The file-store test kind: `stacks:` entries become JSON files in a directory.
+"""The file-store test kind: `filestore:` entries (stacks) become JSON files in a directory.
 
 A real target (files on disk, changed by real ansible-runner playbooks), small enough that the loop,
 plans, policies and safety limits are tested without Docker or a SaaS emulator. It is built on nothing
 but the public contract (`reconcilers.base`) and reaches Jarvis through its distribution's entry point,
-as any new kind does. A file is owned when its `owner` field names this source and manifest.
+as any new kind does, and brings its own orch.yaml section (`filestore:`, through `connections.filestore`)
+the way a kind packaged on its own must. A file is owned when its `owner` field names this source and manifest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconcilers.base import (
     BaseReconciler,
@@ -38,13 +41,24 @@ FILESTORE = ConnectionType(
                          required=["root"]))
 
 
+class FileStack(BaseModel):
+    """One `filestore:` entry: a stack kept as a JSON file (unknown keys are errors, as everywhere)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    endpoint: str = Field(min_length=1)
+    compose: str = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+
+
 class FileStoreReconciler(BaseReconciler):
     kind: ClassVar[str] = "filestore"
     title: ClassVar[str] = "File store"
-    sections: ClassVar[tuple[str, ...]] = ("stacks",)
+    sections: ClassVar[tuple[str, ...]] = ("filestore",)
+    manifest_sections: ClassVar[Mapping[str, Any]] = {"filestore": list[FileStack]}
     connection_type: ClassVar[str] = FILESTORE.name
     connection_schema: ClassVar = FILESTORE
-    connection_key: ClassVar[str] = "stacks"
+    connection_key: ClassVar[str] = "filestore"
     # JARVIS_RECONCILERS='{"filestore": {"suffix": ".json"}}': which files in the directory are stacks
     settings_defaults: ClassVar[Mapping[str, Any]] = {"suffix": ".json"}
 
@@ -52,7 +66,7 @@ class FileStoreReconciler(BaseReconciler):
         data = manifest.model_dump(mode="json", exclude_none=True)
         owner = f"{scope.source}/{scope.manifest}"
         resources = []
-        for st in data.get("stacks", []):
+        for st in data.get("filestore", []):
             spec = {"endpoint": st.get("endpoint", ""), "compose": st.get("compose", ""), "env": st.get("env", {}),
                     "owner": owner}
             resources.append(Resource(type="stack", name=st["name"], spec=spec))

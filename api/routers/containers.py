@@ -1,0 +1,60 @@
+"""/api/containers: the live containers of every docker and portainer connection, a container's
+detail and logs (viewers), and a restart (operators, audited)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from api.deps import DbDep, RuntimeDep, require
+from api.schemas.containers import ContainerDetailOut, ContainerLogsOut, ContainerOut, ContainersOut
+from controller import connections
+from controller.contract import ConnectionInfo
+from controller.store.models import Connection
+from reconcilers import containers
+
+router = APIRouter(prefix="/api/containers", tags=["containers"])
+
+
+def _info(db, rt, name: str) -> ConnectionInfo:
+    return connections.info(rt.secrets, connections.by_name(db, name))
+
+
+@router.get("", response_model=ContainersOut, dependencies=[Depends(require("containers.read"))])
+def list_containers(db: DbDep, rt: RuntimeDep):
+    rows = db.scalars(select(Connection).where(Connection.type.in_(containers.CONNECTION_TYPES))).all()
+    infos = [connections.info(rt.secrets, c) for c in rows]
+    db.commit()    # the engines may take a while to answer: the database connection goes back to the pool
+    return {"environments": containers.containers_tree(infos)}
+
+
+@router.get("/{connection}/{ref}", response_model=ContainerDetailOut,
+            dependencies=[Depends(require("containers.read"))])
+def get_container(connection: str, ref: str, db: DbDep, rt: RuntimeDep):
+    return containers.container_detail(_info(db, rt, connection), ref)
+
+
+@router.get("/{connection}/{ref}/logs", response_model=ContainerLogsOut,
+            dependencies=[Depends(require("containers.logs"))])
+def container_logs(connection: str, ref: str, db: DbDep, rt: RuntimeDep,
+                   tail: int | None = Query(200, ge=1, le=10000, description="The last N lines (both streams)."),
+                   since: datetime | None = Query(None, description="Lines from this time on (RFC 3339)."),
+                   until: datetime | None = Query(None, description="Lines before this time (RFC 3339)."),
+                   timestamps: bool = Query(False, description="Give each line its time.")):
+    lines = containers.container_logs(_info(db, rt, connection), ref, tail=tail, since=since, until=until)
+    if not timestamps:
+        lines = [{**line, "time": None} for line in lines]
+    return {"connection": connection, "ref": ref, "lines": lines}
+
+
+@router.post("/{connection}/{ref}/restart", response_model=ContainerOut,
+             dependencies=[Depends(require("containers.restart"))])
+def restart_container(connection: str, ref: str, request: Request, db: DbDep, rt: RuntimeDep):
+    request.state.audit = {"target": f"container/{connection}/{ref}"}
+    after = containers.restart_container(_info(db, rt, connection), ref)
+    request.state.audit = {"target": f"container/{connection}/{ref}",
+                           "detail": {"name": after["name"], "stack": after["stack"],
+                                      "environment": after["environment"], "started": str(after["started"])}}
+    return after

@@ -1,0 +1,105 @@
+"""Bodies of /api/containers: environments → stacks → services → containers, a container's detail, its logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from .common import Output
+
+
+class PortOut(Output):
+    private: int
+    public: int | None = None
+    protocol: str = "tcp"
+    ip: str | None = None
+
+
+class ContainerOut(Output):
+    connection: str
+    environment: str
+    ref: str = Field(description="How /api/containers/{connection}/{ref} addresses it: the container id, "
+                                 "or <endpoint id>:<container id> on a Portainer connection.")
+    id: str
+    name: str
+    stack: str | None = None
+    service: str | None = None
+    state: str = Field(description="created, running, paused, restarting, removing, exited or dead")
+    status: str = Field("", description="The engine's own words (\"Up 5 minutes (healthy)\").")
+    health: str | None = Field(None, description="starting, healthy or unhealthy; null without a healthcheck")
+    exit_code: int | None = None
+    restarts: int
+    image: str
+    created: datetime
+    started: datetime | None = None
+    ports: list[PortOut]
+    node: str | None = None
+
+
+class ServiceOut(Output):
+    name: str | None = Field(description="null: containers outside any service")
+    containers: list[ContainerOut]
+
+
+class StackOut(Output):
+    name: str | None = Field(description="null: containers outside any stack")
+    containers: int
+    errors: int = Field(description="Containers unhealthy, dead, restarting or exited with an error.")
+    services: list[ServiceOut]
+
+
+class EnvironmentOut(Output):
+    connection: str
+    connection_type: str
+    name: str
+    endpoint: int | None = Field(None, description="The Portainer endpoint id; null on a docker connection.")
+    status: Literal["up", "down"]
+    error: str | None = Field(None, description="Why this environment could not be read.")
+    stacks: list[StackOut]
+
+
+class ContainersOut(Output):
+    environments: list[EnvironmentOut]
+
+
+class MountOut(Output):
+    type: str
+    source: str
+    destination: str
+    read_only: bool
+
+
+class NetworkOut(Output):
+    name: str
+    ip: str | None = None
+
+
+class ResourcesOut(Output):
+    cpu_percent: float
+    memory_bytes: int
+    memory_limit_bytes: int | None = None
+    network_rx_bytes: int
+    network_tx_bytes: int
+    pids: int
+
+
+class ContainerDetailOut(ContainerOut):
+    command: list[str]
+    env_names: list[str] = Field(description="Environment variable names; values are never shown.")
+    mounts: list[MountOut]
+    networks: list[NetworkOut]
+    resources: ResourcesOut | None = Field(None, description="One stats read; null when not running.")
+
+
+class LogLineOut(Output):
+    stream: Literal["stdout", "stderr"]
+    time: datetime | None = Field(None, description="Only with timestamps=true.")
+    text: str
+
+
+class ContainerLogsOut(Output):
+    connection: str
+    ref: str
+    lines: list[LogLineOut]

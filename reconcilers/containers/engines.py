@@ -1,0 +1,173 @@
+"""One Docker Engine API per environment, the same five calls whichever way the engine is reached.
+
+A docker connection's engine is opened with the Swarm kind's client (`reconcilers.swarm.engine`); a
+Portainer environment is reached through Portainer's Docker proxy (`/api/endpoints/{id}/docker/...`)
+with the Portainer kind's client, so credentials, retries and TLS are handled in one place each.
+Answers are the Engine API's own JSON; logs are the payload of one stream (stdout or stderr), its
+lines prefixed by their RFC 3339 timestamp.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import docker.errors
+
+from controller.contract import ConnectionInfo, TargetUnavailable
+from controller.errors import NotFound
+from reconcilers.portainer.client import SWARM_ENDPOINT_TYPES, PortainerClient, PortainerError
+from reconcilers.portainer.reconciler import client_for as portainer_client
+from reconcilers.swarm.engine import client_for as docker_client
+
+READ_TIMEOUT = 15        # seconds: a list, a detail or a log read (never a follow)
+RESTART_GRACE = 10       # seconds a container gets to stop before it is killed
+
+
+class Engine(Protocol):
+    def containers(self) -> list[dict[str, Any]]: ...
+    def inspect(self, cid: str) -> dict[str, Any]: ...
+    def stats(self, cid: str) -> dict[str, Any]: ...
+    def logs(self, cid: str, stream: str, *, tail: int | None, since: datetime | None,
+             until: datetime | None, tty: bool) -> bytes: ...
+    def restart(self, cid: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where containers run: a docker connection, or one Portainer endpoint (`endpoint` its id)."""
+
+    connection: str
+    connection_type: str
+    name: str
+    endpoint: int | None = None
+    status: str = "up"
+
+
+def _unix(t: datetime | None) -> int | None:
+    return int(t.timestamp()) if t is not None else None
+
+
+class DockerEngine:
+    def __init__(self, client: docker.DockerClient, label: str):
+        self.api, self.label = client.api, label
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.NotFound:
+            raise NotFound(f"no container {args[0]!r} on {self.label}") from None
+        except docker.errors.APIError as exc:
+            raise TargetUnavailable(f"{self.label}: {what}: {exc.explanation or exc}") from None
+        except (docker.errors.DockerException, OSError) as exc:
+            raise TargetUnavailable(f"{self.label}: {what}: {exc}") from None
+
+    def containers(self) -> list[dict[str, Any]]:
+        return self._call("list containers", self.api.containers, all=True)
+
+    def inspect(self, cid: str) -> dict[str, Any]:
+        return self._call("inspect", self.api.inspect_container, cid)
+
+    def stats(self, cid: str) -> dict[str, Any]:
+        return self._call("stats", self.api.stats, cid, stream=False)
+
+    def logs(self, cid: str, stream: str, *, tail: int | None, since: datetime | None,
+             until: datetime | None, tty: bool) -> bytes:
+        kwargs: dict[str, Any] = {"stdout": stream == "stdout", "stderr": stream == "stderr", "timestamps": True,
+                                  "tail": "all" if tail is None else tail}
+        if since is not None:
+            kwargs["since"] = _unix(since)
+        if until is not None:
+            kwargs["until"] = _unix(until)
+        return self._call("logs", self.api.logs, cid, **kwargs)   # the SDK takes the frames apart
+
+    def restart(self, cid: str) -> None:
+        self._call("restart", self.api.restart, cid, timeout=RESTART_GRACE)
+
+
+class PortainerEngine:
+    def __init__(self, client: PortainerClient, endpoint: int, label: str):
+        self.client, self.endpoint, self.label = client, endpoint, label
+
+    def _get(self, path: str, params: dict[str, Any] | None = None, method: str = "GET"):
+        try:
+            return self.client.docker(self.endpoint, method, path, params=params)
+        except PortainerError as exc:
+            if exc.status == 404:
+                raise NotFound(f"{self.label}: {exc}") from None
+            raise TargetUnavailable(f"{self.label}: {exc}") from None
+
+    def containers(self) -> list[dict[str, Any]]:
+        return self._get("/containers/json", {"all": "1"}).json()
+
+    def inspect(self, cid: str) -> dict[str, Any]:
+        return self._get(f"/containers/{cid}/json").json()
+
+    def stats(self, cid: str) -> dict[str, Any]:
+        return self._get(f"/containers/{cid}/stats", {"stream": "false"}).json()
+
+    def logs(self, cid: str, stream: str, *, tail: int | None, since: datetime | None,
+             until: datetime | None, tty: bool) -> bytes:
+        params: dict[str, Any] = {"stdout": int(stream == "stdout"), "stderr": int(stream == "stderr"),
+                                  "timestamps": 1, "tail": "all" if tail is None else tail}
+        if since is not None:
+            params["since"] = _unix(since)
+        if until is not None:
+            params["until"] = _unix(until)
+        raw = self._get(f"/containers/{cid}/logs", params).content
+        return raw if tty else demultiplex(raw)
+
+    def restart(self, cid: str) -> None:
+        self._get(f"/containers/{cid}/restart", {"t": RESTART_GRACE}, method="POST")
+
+
+def demultiplex(raw: bytes) -> bytes:
+    """The payload of the Engine API's multiplexed log stream (8-byte frame headers: stream, 0, 0, 0, size)."""
+    out, i = bytearray(), 0
+    while i + 8 <= len(raw):
+        kind, size = raw[i], struct.unpack(">I", raw[i + 4:i + 8])[0]
+        if kind not in (0, 1, 2) or raw[i + 1:i + 4] != b"\0\0\0":
+            return bytes(out) + raw[i:]    # not framed (a TTY container): the rest as it is
+        out += raw[i + 8:i + 8 + size]
+        i += 8 + size
+    return bytes(out)
+
+
+@contextmanager
+def docker_environments(conn: ConnectionInfo) -> Iterator[list[tuple[Environment, Engine]]]:
+    client = docker_client(conn, timeout=READ_TIMEOUT)
+    try:
+        yield [(Environment(conn.name, conn.type, conn.name), DockerEngine(client, f"connection {conn.name!r}"))]
+    finally:
+        client.close()
+
+
+@contextmanager
+def portainer_environments(conn: ConnectionInfo) -> Iterator[list[tuple[Environment, Engine]]]:
+    try:
+        client = portainer_client(conn, timeout=READ_TIMEOUT)
+    except PortainerError as exc:
+        raise TargetUnavailable(f"connection {conn.name!r}: {exc}") from None
+    try:
+        try:
+            endpoints = client.endpoints()
+        except PortainerError as exc:
+            raise TargetUnavailable(f"connection {conn.name!r}: {exc}") from None
+        out: list[tuple[Environment, Engine]] = []
+        for ep in endpoints:
+            if ep.get("Type") not in SWARM_ENDPOINT_TYPES:    # Kubernetes and Edge environments: no Docker API here
+                continue
+            env = Environment(conn.name, conn.type, str(ep.get("Name") or ep["Id"]), int(ep["Id"]),
+                              "up" if ep.get("Status") == 1 else "down")
+            out.append((env, PortainerEngine(client, env.endpoint or 0,
+                                             f"connection {conn.name!r}, environment {env.name!r}")))
+        yield out
+    finally:
+        client.close()
+
+
+OPENERS = {"docker": docker_environments, "portainer": portainer_environments}

@@ -1,0 +1,5 @@
+"""Portainer: the `stacks:` section of orch.yaml reconciled as Portainer Swarm stacks."""
+
+from .reconciler import PortainerReconciler
+
+__all__ = ["PortainerReconciler"]
