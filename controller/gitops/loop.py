@@ -117,7 +117,6 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
             if carried:
                 q = q.where(PlanRow.manifest_path.notin_(carried))
             db.execute(q.values(status="expired"))
-        invalid_carried = _carry_forward(db, source.id, scope.base, rev.sha, carried) if scope.base else 0
         db.execute(update(Source).where(Source.id == source.id).values(last_revision=rev.sha))
         known = connections.credential_keys(db)   # names and credential keys: references are checked
 
@@ -131,7 +130,7 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         return conns[name]
 
     result.full = scope.full
-    summary = {"manifests": len(snap.manifests), "invalid": invalid_carried, "create": 0, "update": 0,
+    summary = {"manifests": len(snap.manifests), "invalid": 0, "create": 0, "update": 0,
                "delete": 0, "scope": scope.to_dict()}
     for path, raw in sorted(snap.manifests.items()):
         if path not in scope.replan:
@@ -152,14 +151,17 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         targets = plan_manifest(manifest, path=path, source=source.name, revision=fallback_rev or rev.sha,
                                 reconcilers=reconcilers, files=files, connection=connection,
                                 observations=observations)
+        for tp in targets:
+            _act(rt, source, path, manifest, tp, result, summary, limits)
         with rt.db.session() as db:   # what it referred to: a later push touching one of them re-plans it
             db.execute(update(Manifest).where(Manifest.source_id == source.id, Manifest.path == path,
                                               Manifest.revision == rev.sha).values(files=sorted(files.read)))
-        for tp in targets:
-            _act(rt, source, path, manifest, tp, result, summary, limits)
     result.reads = dict(observations.reads)
     summary["reads"] = result.reads
     with rt.db.session() as db:
+        # after the plans, so a push's plan is stored first; rows appear during a sync as they always did
+        if scope.base is not None:
+            summary["invalid"] += _carry_forward(db, source.id, scope.base, rev.sha, carried)
         watched = set(snap.files.read)
         if not scope.full:   # the manifests not planned here read their files in an earlier sync
             for refs in db.scalars(select(Manifest.files).where(Manifest.source_id == source.id,
