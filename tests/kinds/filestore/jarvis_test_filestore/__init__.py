@@ -3,7 +3,9 @@
 A real target (files on disk, changed by real ansible-runner playbooks), small enough that the loop,
 plans, policies and safety limits are tested without Docker or a SaaS emulator. It is built on nothing
 but the public contract (`reconcilers.base`) and reaches Jarvis through its distribution's entry point,
-as any new kind does. A file is owned when its `owner` field names this source and manifest.
+as any new kind does. A file is owned when its `owner` field names this source and manifest. A stack's
+`compose` file, when the repository holds it, is part of the stack (its sha256), so a push changing it
+re-plans the manifest. The directory is read once per sync (`read`), shared by every manifest on it.
 """
 
 from __future__ import annotations
