@@ -433,7 +433,7 @@ def bench_incremental(sizes: list[int], runs: int, samples: int, resources: int)
                 full_ms, full_summary = timed_full_sync(stack)
                 if not full_summary["scope"]["full"] or full_summary["scope"]["replanned"] != size:
                     raise RuntimeError(f"the full sync planned {full_summary['scope']}")
-                plan_ms, sync_ms = [], []
+                plan_ms, sync_ms, inside_ms = [], [], []
                 for _ in range(samples):
                     p, s_, summary = timed_push(stack, n)
                     n += 1
@@ -441,13 +441,14 @@ def bench_incremental(sizes: list[int], runs: int, samples: int, resources: int)
                         raise RuntimeError(f"a one-manifest push planned {summary['scope']}")
                     plan_ms.append(p)
                     sync_ms.append(s_)
+                    inside_ms.append(summary["duration_s"] * 1000)
                 fulls.append(full_ms)
                 plan_p50s.append(pct(plan_ms, 50))
                 sync_p50s.append(pct(sync_ms, 50))
                 print(f"  {size} manifests, run {run + 1}: full sync {full_ms:.0f} ms (reads {full_summary['reads']}); "
                       f"{samples} one-manifest pushes: POST -> plan stored p50 {plan_p50s[-1]:.0f} ms p99 "
                       f"{pct(plan_ms, 99):.0f} ms, POST -> sync finished p50 {sync_p50s[-1]:.0f} ms p99 "
-                      f"{pct(sync_ms, 99):.0f} ms", flush=True)
+                      f"{pct(sync_ms, 99):.0f} ms (of which inside sync_source p50 {pct(inside_ms, 50):.0f} ms)", flush=True)
             full, plan, sync = (statistics.median(v) for v in (fulls, plan_p50s, sync_p50s))
             lines.append(f"   {size} manifests: full sync {full:.0f} ms; one-manifest push: POST -> plan stored p50 "
                          f"{plan:.0f} ms, POST -> sync finished p50 {sync:.0f} ms; ratio one-manifest sync / full "
