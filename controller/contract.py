@@ -157,6 +157,30 @@ class ReconcilerContext:
         return self.resolve_secret(name, key)
 
 
+class Observations:
+    """One sync's reads of its targets: each target is read once, and the read is shared by every
+    manifest planned on it (gitops-engine's cluster cache, kept for one sync only so a push never
+    plans against state older than the push). A failed read is remembered too: an unreachable
+    target costs one timeout per sync, not one per manifest. `reads` counts the real reads per
+    target, which the sync reports."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, tuple[Any, BaseException | None]] = {}
+        self.reads: dict[str, int] = {}
+
+    def get(self, target: str, read: Callable[[], Any]) -> Any:
+        if target not in self._done:
+            self.reads[target] = self.reads.get(target, 0) + 1
+            try:
+                self._done[target] = (read(), None)
+            except Exception as exc:
+                self._done[target] = (None, exc)
+        value, exc = self._done[target]
+        if exc is not None:
+            raise exc
+        return value
+
+
 @dataclass(frozen=True)
 class Planned:
     """What the base's sequence produced for one target of one manifest: both sides and the changes."""
@@ -175,8 +199,9 @@ class Reconciler(Protocol):
     connection_key: ClassVar[str]       # its key under orch.yaml `connections:` ("swarm", "dns", ...)
 
     def plan(self, manifest: Any, scope: Scope, files: Mapping[str, bytes], connection: ConnectionInfo, *,
-             target: str, prune: bool) -> Planned:
-        """The fixed sequence desired → observe → normalise → diff (BaseReconciler owns it)."""
+             target: str, prune: bool, observations: Observations | None = None) -> Planned:
+        """The fixed sequence desired → observe → normalise → diff (BaseReconciler owns it); with
+        `observations`, a kind that reads its whole target at once reads it once per sync."""
 
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
         """Turn a parsed manifest's section into resources (pure; `files` are repository files)."""
@@ -200,7 +225,9 @@ class Reconciler(Protocol):
 class BaseReconciler:
     """The base every kind extends (octoDNS's BaseProvider.plan): it runs the sequence, a kind fills hooks.
 
-    Hooks: `desired` (manifest → resources, pure), `observe` (read-only), `normalise` (make both sides
+    Hooks: `desired` (manifest → resources, pure), `observe` (read-only) — or, for a kind that can read
+    its whole target at once, `read` (the one read, shared by every manifest on the target in a sync)
+    and `observe_read` (that read → one manifest's live state, pure) —, `normalise` (make both sides
     comparable: drop what must not be touched, fold server-side defaults), `order` (the order changes
     are shown and applied), `steps`, `check` and `summarise`. `diff` is the one generic diff
     (`diff_resources`) over the normalised sides; a kind overrides it only where its resources do not
@@ -231,15 +258,37 @@ class BaseReconciler:
         return self.context.clients.get(connection.type, default)(connection, **kwargs)
 
     def plan(self, manifest: Any, scope: Scope, files: Mapping[str, bytes], connection: ConnectionInfo, *,
-             target: str, prune: bool) -> Planned:
+             target: str, prune: bool, observations: Observations | None = None) -> Planned:
         desired = self.desired(manifest, scope, files)
-        live = self.observe(connection, scope, desired)
+        if observations is not None and self.reads_whole_target:
+            read = observations.get(target, lambda: self.read(connection))
+            live = self.observe_read(read, connection, scope, desired)
+        else:
+            live = self.observe(connection, scope, desired)
         return Planned(desired, live, tuple(self.diff(desired, live, target=target, prune=prune)))
+
+    @property
+    def reads_whole_target(self) -> bool:
+        """Whether the kind splits its observation into `read` + `observe_read` (it overrides `read`)."""
+        return type(self).read is not BaseReconciler.read
 
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:
         raise NotImplementedError
 
     def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
+        if self.reads_whole_target:
+            return self.observe_read(self.read(connection), connection, scope, desired)
+        raise NotImplementedError
+
+    def read(self, connection: ConnectionInfo) -> Any:
+        """Read the whole target (every object, whoever owns it), read-only. Override it together with
+        `observe_read` when one read can serve every manifest on the target: a sync then reads the
+        target once instead of once per manifest."""
+        raise NotImplementedError
+
+    def observe_read(self, read: Any, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
+        """One manifest's live state from what `read` returned (pure but for checks the read cannot
+        answer, such as whether an image exists in a registry)."""
         raise NotImplementedError
 
     def normalise(self, desired: DesiredState, live: LiveState) -> tuple[Sequence[Resource], Sequence[Resource]]:

@@ -8,7 +8,9 @@ composes its own kinds); the test kind under tests/kinds goes through the entry-
 
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,16 @@ def unregister(kind: str) -> None:
 
 
 def reconciler_classes() -> dict[str, type]:
+    found = dict(_installed(tuple(sys.path)))
+    found.update(_extra)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _installed(path: tuple[str, ...]) -> dict[str, type]:
+    """The kinds installed on this import path. Scanning every distribution's metadata takes tens of
+    milliseconds, once per sync and per apply; the kinds change only when the path does (a process
+    gets new distributions by restarting, a test by putting a directory on the path)."""
     found: dict[str, type] = {}
     for ep in entry_points(group=GROUP):
         try:
@@ -41,7 +53,6 @@ def reconciler_classes() -> dict[str, type]:
             log.error("reconciler %s failed to load: %s", ep.name, exc)
             continue
         found[getattr(cls, "kind", ep.name)] = cls
-    found.update(_extra)
     return found
 
 

@@ -15,6 +15,7 @@ from controller.contract import (
     Health,
     InvalidDesiredState,
     LiveState,
+    Observations,
     Planned,
     Reconciler,
     ReconcilerContext,
@@ -35,7 +36,7 @@ MANIFEST_LABEL = "jarvis.manifest"
 __all__ = [
     "Action", "BaseReconciler", "Change", "ClientFactory", "ConnectionCheck", "ConnectionInfo", "ConnectionResolver",
     "ConnectionType", "DesiredState", "FieldDiff", "Health", "InvalidDesiredState", "LiveState", "MANIFEST_LABEL",
-    "OWNER_LABEL", "Plan", "Planned", "Reconciler", "ReconcilerContext", "ReconcilerError", "Resource", "Risk",
+    "OWNER_LABEL", "Observations", "Plan", "Planned", "Reconciler", "ReconcilerContext", "ReconcilerError", "Resource", "Risk",
     "SOURCE_LABEL", "Scope", "Step", "TargetConflict", "TargetSummary", "TargetUnavailable", "diff_resources",
     "field_diffs", "object_schema", "read_step_connection", "secret",
 ]

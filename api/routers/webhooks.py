@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from api.deps import DbDep, RuntimeDep, require
 from api.routers.sources import webhook_secret
 from controller.gitops.globs import matches
+from controller.gitops.service import wake
 from controller.gitops.webhooks import (
     WebhookError,
     load_payload,
@@ -91,7 +92,10 @@ async def github(request: Request, db: DbDep, rt: RuntimeDep):
         src.sync_requested_at, src.sync_reason = utcnow(), "webhook"
         synced.append(src.name)
     message = f"sync requested for {', '.join(synced)}" if synced else "push does not touch any manifest"
-    return _answer(db, delivery, 202, message, sources=synced)
+    answer = _answer(db, delivery, 202, message, sources=synced)
+    if synced:
+        wake(rt)   # after the commit: the stamps are visible to the controller
+    return answer
 
 
 def _same_repo(url: str, repo: dict, push) -> bool:

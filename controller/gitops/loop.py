@@ -1,6 +1,10 @@
 """The reconcile loop for one source: fetch → parse → per manifest and target: observe → diff →
 plan → act per policy. Verification is the next observation after an apply.
 
+A push re-plans only the manifests it changed (controller.gitops.changes): the others keep their
+stored rows, plans and drift, carried to the new revision. Each target is read once per sync, and
+the read is shared by every manifest on it (`contract.Observations`).
+
 A manifest with errors plans nothing from its broken text: its last good version stays in force
 (so a broken push never prunes). Every failure is stored where the drift view and history show it.
 """
@@ -11,18 +15,20 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, exists, func, insert, literal, select, update
 
 from controller import connections, registry
-from controller.gitops import decisions, in_force
+from controller.contract import Observations
+from controller.gitops import changes, decisions, in_force
 from controller.gitops.git import Credentials, GitError
 from controller.gitops.planner import TargetPlan, plan_manifest
-from controller.gitops.repo import SourceRef, snapshot
+from controller.gitops.repo import Snapshot, SourceRef, snapshot
 from controller.gitops.status import sync_status
 from controller.plans import SafetyLimits
 from controller.runtime import Runtime
 from controller.store.models import (
     DriftItem,
+    Manifest,
     PlanRow,
     ReconcileRun,
     Revision,
@@ -41,6 +47,9 @@ class SyncResult:
     error: str = ""
     plan_ids: list[int] = field(default_factory=list)
     job_ids: list[int] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)    # manifest paths parsed and planned in this sync
+    full: bool = True                                   # every manifest (False: only what a push changed)
+    reads: dict[str, int] = field(default_factory=dict)  # target → reads of it in this sync
 
 
 def source_ref(rt: Runtime, source: Source) -> SourceRef:
@@ -94,29 +103,39 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
     history = snap.history()
     result.revision = rev.sha
     with rt.db.session() as db:
+        scope = _change_set(db, source.id, snap, trigger)
+        carried = sorted(set(snap.manifests) - scope.replan)
         new_revision = source.last_revision != rev.sha
         if db.scalar(select(Revision.id).where(Revision.source_id == source.id, Revision.sha == rev.sha)) is None:
             db.add(Revision(source_id=source.id, sha=rev.sha, author=rev.author, message=rev.message,
                             committed_at=rev.committed_at))
         if new_revision:
-            # plans made for an older revision expire when a newer one arrives
-            db.execute(update(PlanRow).where(PlanRow.source_id == source.id, PlanRow.revision != rev.sha,
-                                             PlanRow.status.in_(decisions.WAITING + ("detected",)))
-                       .values(status="expired"))
+            # plans made for an older revision expire when a newer one arrives (a manifest the push did
+            # not change keeps its waiting plan: its desired state is the same)
+            q = update(PlanRow).where(PlanRow.source_id == source.id, PlanRow.revision != rev.sha,
+                                      PlanRow.status.in_(decisions.WAITING + ("detected",)))
+            if carried:
+                q = q.where(PlanRow.manifest_path.notin_(carried))
+            db.execute(q.values(status="expired"))
         db.execute(update(Source).where(Source.id == source.id).values(last_revision=rev.sha))
         known = connections.credential_keys(db)   # names and credential keys: references are checked
 
     reconcilers = registry.reconcilers(rt)
     conns: dict[str, object] = {}   # one lookup (and decryption) per connection per sync
+    observations = Observations()   # one read per target per sync, shared by its manifests
 
     def connection(name: str):
         if name not in conns:
             conns[name] = _connection(rt, name)
         return conns[name]
 
-    summary = {"manifests": 0, "invalid": 0, "create": 0, "update": 0, "delete": 0}
+    result.full = scope.full
+    summary = {"manifests": len(snap.manifests), "invalid": 0, "create": 0, "update": 0,
+               "delete": 0, "scope": scope.to_dict()}
     for path, raw in sorted(snap.manifests.items()):
-        summary["manifests"] += 1
+        if path not in scope.replan:
+            continue
+        result.planned.append(path)
         with rt.db.session() as db:
             state = in_force.store_and_resolve(db, source.id, path, rev.sha, raw, known, history, previous)
         manifest, errors = state.manifest, state.errors
@@ -128,19 +147,72 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
                 ["manifest has errors; no earlier valid version to keep in force:", *errors[:20]]))])
             continue
         folder = path.rsplit("/", 1)[0] if "/" in path else ""
+        files = snap.files.under(folder)
         targets = plan_manifest(manifest, path=path, source=source.name, revision=fallback_rev or rev.sha,
-                                reconcilers=reconcilers, files=snap.files.under(folder),
-                                connection=connection)
+                                reconcilers=reconcilers, files=files, connection=connection,
+                                observations=observations)
         for tp in targets:
             _act(rt, source, path, manifest, tp, result, summary, limits)
+        with rt.db.session() as db:   # what it referred to: a later push touching one of them re-plans it
+            db.execute(update(Manifest).where(Manifest.source_id == source.id, Manifest.path == path,
+                                              Manifest.revision == rev.sha).values(files=sorted(files.read)))
+    result.reads = dict(observations.reads)
+    summary["reads"] = result.reads
     with rt.db.session() as db:
-        db.execute(update(Source).where(Source.id == source.id).values(watched_files=sorted(snap.files.read)))
+        # after the plans, so a push's plan is stored first; rows appear during a sync as they always did
+        if scope.base is not None:
+            summary["invalid"] += _carry_forward(db, source.id, scope.base, rev.sha, carried)
+        watched = set(snap.files.read)
+        if not scope.full:   # the manifests not planned here read their files in an earlier sync
+            for refs in db.scalars(select(Manifest.files).where(Manifest.source_id == source.id,
+                                                                Manifest.revision == rev.sha,
+                                                                Manifest.path.in_(carried))):
+                watched.update(refs or ())
+        db.execute(update(Source).where(Source.id == source.id).values(watched_files=sorted(watched)))
         stale = set(db.scalars(select(DriftItem.manifest_path).where(DriftItem.source_id == source.id)))
         gone = stale - set(snap.manifests)
         if gone:   # a manifest file removed from the repository: stop reporting it (nothing is pruned)
             db.execute(delete(DriftItem).where(DriftItem.source_id == source.id, DriftItem.manifest_path.in_(gone)))
         run = db.get(ReconcileRun, result.run_id)
         run.summary = summary
+
+
+def _change_set(db, source_id: int, snap: Snapshot, trigger: str) -> changes.ChangeSet:
+    """Every manifest, or only those affected since the last complete sync (a git tree diff)."""
+    rev = snap.revision.sha
+    base = db.scalar(select(ReconcileRun.revision).where(
+        ReconcileRun.source_id == source_id, ReconcileRun.finished_at.is_not(None), ReconcileRun.error == "",
+        ReconcileRun.revision.is_not(None)).order_by(ReconcileRun.id.desc()).limit(1))
+    why = changes.full_sync_reason(trigger=trigger, base=base, revision=rev, has_history=snap.mirror is not None)
+    if why is None and not snap.mirror.is_ancestor(base, rev):
+        why = f"the branch no longer descends from {base[:12]} (a force push): every manifest is planned"
+    if why is not None:
+        return changes.everything(snap.manifests, why)
+    refs = dict(db.execute(select(Manifest.path, Manifest.files).where(Manifest.source_id == source_id,
+                                                                      Manifest.revision == base)).all())
+    unsettled = set(db.scalars(select(DriftItem.manifest_path).where(DriftItem.source_id == source_id,
+                                                                     DriftItem.status == "error").distinct()))
+    return changes.partial(snap.manifests, base=base, changed=snap.mirror.changed_paths(base, rev), refs=refs,
+                           unsettled=unsettled)
+
+
+def _carry_forward(db, source_id: int, base: str, sha: str, paths: list[str]) -> int:
+    """The rows of the manifests a push did not change, copied from `base` to `sha` (the pages and the
+    backup schedule read the head revision's rows); their validity stands. Returns how many are invalid."""
+    if not paths:
+        return 0
+    m, here = Manifest, Manifest.__table__.alias("here")
+    rows = select(m.source_id, m.path, literal(sha), m.name, m.content, m.desired, m.errors, m.valid,
+                  # a valid version is in force at the revision that holds it; an invalid one keeps its fallback
+                  case((m.valid.is_(True), literal(sha)), else_=m.in_force_revision), m.files,
+                  literal(utcnow())).where(
+        m.source_id == source_id, m.revision == base, m.path.in_(paths),
+        ~exists().where(here.c.source_id == source_id, here.c.path == m.path, here.c.revision == sha))
+    db.execute(insert(Manifest).from_select(["source_id", "path", "revision", "name", "content", "desired", "errors",
+                                             "valid", "in_force_revision", "files", "created_at"], rows))
+    return db.scalar(select(func.count()).select_from(Manifest).where(
+        Manifest.source_id == source_id, Manifest.revision == sha, Manifest.path.in_(paths),
+        Manifest.valid.is_(False))) or 0
 
 
 def _connection(rt: Runtime, name: str):

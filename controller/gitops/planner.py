@@ -14,6 +14,7 @@ from controller.contract import (
     ConnectionInfo,
     DesiredState,
     LiveState,
+    Observations,
     Reconciler,
     ReconcilerError,
     Scope,
@@ -47,7 +48,9 @@ def targets(r: Reconciler, data: Mapping[str, Any]) -> bool:
 
 
 def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, reconcilers: Mapping[str, Reconciler],
-                  connection: Callable[[str], ConnectionInfo], files: Mapping[str, bytes]) -> list[TargetPlan]:
+                  connection: Callable[[str], ConnectionInfo], files: Mapping[str, bytes],
+                  observations: Observations | None = None) -> list[TargetPlan]:
+    """`observations`: the sync's shared reads (each target read once for every manifest on it)."""
     data = manifest.model_dump(mode="json", exclude_none=True)
     policy = data.get("policy") or {}
     scope = Scope(source=source, manifest=data["name"], environment=data.get("environment", ""))
@@ -67,7 +70,8 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
             tp.error = f"connection {conn_name!r} is a {conn.type} connection; {kind} needs {r.connection_type}"
             continue
         try:
-            planned = r.plan(manifest, scope, files, conn, target=tp.target, prune=bool(policy.get("prune", False)))
+            planned = r.plan(manifest, scope, files, conn, target=tp.target, prune=bool(policy.get("prune", False)),
+                             observations=observations)
             tp.desired, tp.live, changes = planned.desired, planned.live, list(planned.changes)
             tp.summary = r.summarise(planned.live)
         except ReconcilerError as exc:   # a failure the kind named: its words, mapped once

@@ -26,31 +26,40 @@ class Snapshot:
 
 
 class RepoFiles(Mapping[str, bytes]):
-    """Repository files read on demand; remembers what was read so pushes touching them resync."""
+    """Repository files read on demand; remembers what was asked for so pushes touching them resync.
 
-    def __init__(self, reader, root: str = "") -> None:
+    `read` holds every full path asked for, found or not (a push that adds a missing compose file
+    must re-plan the manifest that looked for it). A view from `under` has its own `read` (what one
+    manifest referred to) and also records into its parent's (what the whole sync referred to)."""
+
+    def __init__(self, reader, root: str = "", parent: RepoFiles | None = None) -> None:
         self._reader = reader
         self._root = root
+        self._parent = parent
         self.read: set[str] = set()
-        self._cache: dict[str, bytes] = {}
+        self._cache: dict[str, bytes] = parent._cache if parent is not None else {}
 
     def under(self, folder: str) -> RepoFiles:
         """The same files, with paths relative to `folder` (a manifest's own directory)."""
-        sub = RepoFiles(self._reader, _join(self._root, folder))
-        sub.read, sub._cache = self.read, self._cache
-        return sub
+        return RepoFiles(self._reader, _join(self._root, folder), parent=self)
+
+    def _record(self, full: str) -> None:
+        files: RepoFiles | None = self
+        while files is not None:
+            files.read.add(full)
+            files = files._parent
 
     def __getitem__(self, path: str) -> bytes:
         try:
             full = _join(self._root, path)
         except ValueError as exc:
             raise KeyError(str(exc)) from None
+        self._record(full)
         if full not in self._cache:
             try:
                 self._cache[full] = self._reader(full)
             except (GitError, FileNotFoundError, IsADirectoryError, ValueError) as exc:
                 raise KeyError(f"{full}: {exc}") from None
-            self.read.add(full)
         return self._cache[full]
 
     def __contains__(self, path: object) -> bool:

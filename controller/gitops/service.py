@@ -36,6 +36,14 @@ def request_sync(rt: Runtime, source_id: int, reason: str) -> None:
         s.execute(update(Source).where(Source.id == source_id).values(sync_requested_at=utcnow(), sync_reason=reason))
 
 
+def wake(rt: Runtime) -> None:
+    """A sync was just requested and committed: the controller in this process (when it leads) looks
+    now instead of at its next tick, so a push is planned in milliseconds, not half a second."""
+    ctl = rt.services.get("controller")
+    if isinstance(ctl, Controller):
+        ctl.tick()
+
+
 class Controller:
     def __init__(self, rt: Runtime, max_parallel: int = 4) -> None:
         self.rt = rt

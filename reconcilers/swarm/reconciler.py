@@ -79,20 +79,34 @@ class SwarmReconciler(BaseReconciler):
         # values travel beside the specs, never in them: the controller seals them with the plan
         return replace(state, secrets={**state.secrets, **values})
 
-    def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
+    def read(self, connection: ConnectionInfo) -> dict[str, list[dict[str, Any]]]:
+        """The whole swarm (services, tasks, nodes, networks, secrets, configs): one read per sync,
+        shared by every manifest on this engine."""
         client = self.client(connection, client_for, timeout=int(self.settings["engine_timeout"]))
         try:
-            raw = read_engine(client)
+            return read_engine(client)
         except docker.errors.APIError as exc:   # not a manager, a daemon error: nothing can be compared
             raise TargetUnavailable(f"the docker engine of connection {connection.name!r} refused to list the swarm: "
                                     f"{exc.explanation or exc}") from exc
         except docker.errors.DockerException as exc:
             raise TargetUnavailable(f"the docker engine of connection {connection.name!r} stopped answering: {exc}") from exc
-        try:
-            live = observe_engine(raw, scope, desired, image_exists=image_checker(client))
         finally:
             client.close()
-        return live
+
+    def observe_read(self, read: dict[str, list[dict[str, Any]]], connection: ConnectionInfo, scope: Scope,
+                     desired: DesiredState) -> LiveState:
+        # a changed image is looked up on the engine and its registry: a client only when one is
+        opened: list[docker.DockerClient] = []   # needed, so a manifest without a new image reads nothing more
+
+        def exists(image: str) -> tuple[bool, str]:
+            if not opened:
+                opened.append(self.client(connection, client_for, timeout=int(self.settings["engine_timeout"])))
+            return image_checker(opened[0])(image)
+        try:
+            return observe_engine(read, scope, desired, image_exists=exists)
+        finally:
+            for client in opened:
+                client.close()
 
     def summarise(self, live: LiveState) -> TargetSummary:
         services = dict(live.health.get("services") or {})

@@ -3,7 +3,8 @@
 Usage (from the repository root):
 
     .venv/bin/python -m tests.bench.bench_gitops [--runs 3] [--manifests 1000] [--resources 10]
-        [--repo-manifests 100] [--samples 10] [--pushes 1000] [--push-seconds 10] [--only plan,webhook,burst]
+        [--repo-manifests 100] [--samples 10] [--pushes 1000] [--push-seconds 10]
+        [--incremental-manifests 100,1000] [--only plan,webhook,burst,incremental]
 
 1. Plan at scale: 1,000 manifests x 10 resources against live state with 1% drift. Each manifest
    is parsed (`parse_manifest`: YAML, pydantic, positions) and planned (`plan_manifest`: desired,
@@ -19,7 +20,14 @@ Usage (from the repository root):
    Reference: Argo CD polls every 3 minutes, Flux every minute, SwarmCD every 2.
 3. 1,000 pushes in 10 s to the same source (a commit and a signed webhook each): how many syncs
    ran (reconcile_runs rows, `Controller.syncs_started`) and the revision finally applied, which
-   must be the last commit's sha.
+   must be the last commit's sha, with no waiting plan for an older version of its manifest than
+   the head's (a push re-plans only what it changed, so plans may carry older revisions).
+4. A push reconciles only what it changed (issue 10 §5): for a repository of 100 and of 1,000
+   manifests (`--incremental-manifests`), each run times a full sync of the repository ("sync
+   now": every manifest parsed, observed and planned), then `--samples` signed pushes changing one
+   manifest each: POST → that manifest's plan row stored, and POST → sync finished. Per size: the
+   median over runs of the full sync and of the pushes' p50s, and the ratio one-manifest sync / full
+   sync. Goal: ratio ≤ 0.1, and POST → stored plan p50 under 100 ms on 100 manifests.
 
 The file name has no `test_` prefix so `pytest tests` does not collect it.
 """
@@ -220,11 +228,14 @@ class Stack:
         r.raise_for_status()
         self.source_id = r.json()["id"]
         self.ctl = Controller(self.rt).start()
-        self.wait_idle(timeout=120)
+        self.rt.services["controller"] = self.ctl   # as `start_controller` does: a push wakes it at once
+        self.wait_idle(timeout=max(120, repo_manifests))
 
     def sql(self, query: str, *params):
-        with psycopg.connect(self.conninfo, autocommit=True) as c:
-            return c.execute(query, params).fetchall()
+        # one connection for the bench's own polling: a connection per poll would load the machine it times
+        if getattr(self, "_sql", None) is None:
+            self._sql = psycopg.connect(self.conninfo, autocommit=True)
+        return self._sql.execute(query, params).fetchall()
 
     def wait_idle(self, timeout: float = 300) -> None:
         """No sync requested, none in flight, at least one finished."""
@@ -268,6 +279,8 @@ class Stack:
         self.server.should_exit = True
         self.server_thread.join(timeout=10)
         self.http.close()
+        if getattr(self, "_sql", None) is not None:
+            self._sql.close()
         self.git.stop()
         self.rt.close()
         pg.drop_database(self.db_name)
@@ -338,16 +351,113 @@ def bench_burst(stack: Stack, runs: int, pushes: int, seconds: float) -> None:
                              "limit 1", stack.source_id)[0]
         plan_revs = {r[0] for r in stack.sql("select distinct revision from plans where source_id = %s and "
                                              "status = 'pending'", stack.source_id)}
-        ok = applied == sha and last_run[0] == sha and plan_revs == {sha}
+        # a push re-plans only what it changed: a waiting plan may be for an older revision, but never for
+        # an older version of its manifest than the one at the head
+        stale = stack.sql("select count(*) from plans p join manifests a on a.source_id = p.source_id and "
+                          "a.path = p.manifest_path and a.revision = p.revision join manifests h on "
+                          "h.source_id = p.source_id and h.path = p.manifest_path and h.revision = %s "
+                          "where p.source_id = %s and p.status = 'pending' and a.content <> h.content",
+                          sha, stack.source_id)[0][0]
+        ok = applied == sha and last_run[0] == sha and stale == 0 and bool(plan_revs)
         results.append((syncs, ok))
         print(f"  burst run {run + 1}: {pushes} pushes in {pushed_s:.1f} s, settled after {settled_s:.1f} s: "
               f"{syncs} syncs ran (Controller.syncs_started +{stack.ctl.syncs_started - started_before}), last "
               f"commit {sha[:12]}, source.last_revision {applied[:12]}, last sync {last_run[0][:12]} "
-              f"({last_run[1]}), pending plans' revisions {sorted(r[:12] for r in plan_revs)}: "
+              f"({last_run[1]}), pending plans for {len(plan_revs)} revisions, {stale} for an outdated manifest: "
               f"{'the last commit is applied' if ok else 'NOT THE LAST COMMIT'}", flush=True)
     print(f"3. {pushes} pushes in {seconds:.0f} s to one source (median of {runs} runs): "
           f"{statistics.median(r[0] for r in results):.0f} syncs ran; final revision is the last commit's sha in "
           f"{sum(1 for r in results if r[1])}/{runs} runs", flush=True)
+
+
+# ---- 4. a push reconciles only what it changed ----------------------------------------------------
+
+def timed_push(stack: Stack, n: int) -> tuple[float, float, dict]:
+    """(POST → plan row stored, POST → sync finished) in ms for a push changing one manifest, and the
+    finished run's summary."""
+    sha, path = stack.push(n)
+    began = time.perf_counter()
+    stack.webhook(sha, path)
+    plan_at = sync_at = None
+    deadline = time.monotonic() + 600
+    while sync_at is None and time.monotonic() < deadline:
+        if plan_at is None and stack.sql("select 1 from plans where source_id = %s and revision = %s and "
+                                         "manifest_path = %s", stack.source_id, sha, path):
+            plan_at = time.perf_counter()
+        done = stack.sql("select summary from reconcile_runs where source_id = %s and revision = %s and "
+                         "finished_at is not null", stack.source_id, sha)
+        if done:
+            sync_at = time.perf_counter()
+            plan_at = plan_at or sync_at
+            summary = done[0][0]
+        else:
+            time.sleep(0.002)
+    if sync_at is None:
+        raise RuntimeError(f"no sync of {sha} within 600 s")
+    stack.wait_idle()
+    return (plan_at - began) * 1000, (sync_at - began) * 1000, summary
+
+
+def timed_full_sync(stack: Stack) -> tuple[float, dict]:
+    """A "sync now" of the head revision (every manifest parsed, observed, planned): ms and its summary."""
+    stack.wait_idle()
+    last = stack.sql("select coalesce(max(id), 0) from reconcile_runs where source_id = %s", stack.source_id)[0][0]
+    began = time.perf_counter()
+    stack.sql("update sources set sync_requested_at = now(), sync_reason = 'manual' where id = %s returning id",
+              stack.source_id)
+    stack.ctl.tick()   # what the API's "sync now" stamp waits for at most one tick; not timed here
+    deadline = time.monotonic() + 1200
+    while time.monotonic() < deadline:
+        done = stack.sql("select summary from reconcile_runs where source_id = %s and id > %s and "
+                         "finished_at is not null", stack.source_id, last)
+        if done:
+            elapsed = (time.perf_counter() - began) * 1000
+            stack.wait_idle()
+            return elapsed, done[0][0]
+        time.sleep(0.005)
+    raise RuntimeError("the full sync did not finish within 1200 s")
+
+
+def bench_incremental(sizes: list[int], runs: int, samples: int, resources: int) -> None:
+    lines = []
+    for size in sizes:
+        tmp = Path(tempfile.mkdtemp(prefix="jarvis-bench-incr-"))
+        began = time.perf_counter()
+        stack = Stack(tmp, size, resources)
+        print(f"  {size} manifests x {resources} resources: first sync finished after "
+              f"{time.perf_counter() - began:.1f} s", flush=True)
+        try:
+            fulls, plan_p50s, sync_p50s = [], [], []
+            n = 0
+            for run in range(runs):
+                full_ms, full_summary = timed_full_sync(stack)
+                if not full_summary["scope"]["full"] or full_summary["scope"]["replanned"] != size:
+                    raise RuntimeError(f"the full sync planned {full_summary['scope']}")
+                plan_ms, sync_ms, inside_ms = [], [], []
+                for _ in range(samples):
+                    p, s_, summary = timed_push(stack, n)
+                    n += 1
+                    if summary["scope"]["full"] or summary["scope"]["replanned"] != 1:
+                        raise RuntimeError(f"a one-manifest push planned {summary['scope']}")
+                    plan_ms.append(p)
+                    sync_ms.append(s_)
+                    inside_ms.append(summary["duration_s"] * 1000)
+                fulls.append(full_ms)
+                plan_p50s.append(pct(plan_ms, 50))
+                sync_p50s.append(pct(sync_ms, 50))
+                print(f"  {size} manifests, run {run + 1}: full sync {full_ms:.0f} ms (reads {full_summary['reads']}); "
+                      f"{samples} one-manifest pushes: POST -> plan stored p50 {plan_p50s[-1]:.0f} ms p99 "
+                      f"{pct(plan_ms, 99):.0f} ms, POST -> sync finished p50 {sync_p50s[-1]:.0f} ms p99 "
+                      f"{pct(sync_ms, 99):.0f} ms (of which inside sync_source p50 {pct(inside_ms, 50):.0f} ms)", flush=True)
+            full, plan, sync = (statistics.median(v) for v in (fulls, plan_p50s, sync_p50s))
+            lines.append(f"   {size} manifests: full sync {full:.0f} ms; one-manifest push: POST -> plan stored p50 "
+                         f"{plan:.0f} ms, POST -> sync finished p50 {sync:.0f} ms; ratio one-manifest sync / full "
+                         f"sync {sync / full:.3f}")
+        finally:
+            stack.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"4. A push reconciles only what it changed (median of {runs} runs, {samples} pushes each):\n"
+          + "\n".join(lines) + "\n   Goal: ratio <= 0.1; POST -> plan stored p50 < 100 ms on 100 manifests", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10, help="pushes per webhook-latency run")
     parser.add_argument("--pushes", type=int, default=1000)
     parser.add_argument("--push-seconds", type=float, default=10.0)
-    parser.add_argument("--only", default="plan,webhook,burst")
+    parser.add_argument("--incremental-manifests", default="100,1000",
+                        help="repository sizes for part 4, comma-separated")
+    parser.add_argument("--only", default="plan,webhook,burst,incremental")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     print(f"gitops benchmark: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -376,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stack.close()
             shutil.rmtree(tmp, ignore_errors=True)
+    if "incremental" in parts:
+        bench_incremental([int(x) for x in args.incremental_manifests.split(",")], args.runs, args.samples,
+                          args.resources)
     print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     return 0
 

@@ -136,3 +136,24 @@ def test_a_service_that_cannot_converge_opens_an_incident(rt, tmp_path, swarm_en
         swarm = next(k for k in c.get("/api/dashboard", headers=h).json()["kinds"] if k["kind"] == "swarm")
         (target,) = [t for t in swarm["targets"] if t["target"] == "swarm:swarm-e2e"]
         assert target["counts"]["containers with errors"] >= 1 and target["problems"] >= 1 and target["health"] == "degraded"
+
+
+def test_one_engine_read_per_sync_is_shared_by_every_manifest_on_it(rt, tmp_path, swarm_engine):
+    names = [f"e2e{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    texts = {f"{n}/orch.yaml": manifest(n, "jarvis-test/sleep:1").replace("sync: auto", "sync: detect")
+             .replace("  web:", f"  {n}-web:") for n in names}
+    commit(repo, texts, "three manifests on one engine")
+    with rt.db.session() as db:
+        src = Source(name="test-src", url=str(repo), branch="main", paths=["**/orch.yaml"])
+        db.add(src)
+        db.flush()
+        sid = src.id
+    res = sync_source(rt, sid, "test")
+    assert res.error == "" and len(res.planned) == 3 and len(res.plan_ids) == 3, res
+    assert res.reads == {"swarm:swarm-e2e": 1}
+    with rt.db.session() as db:
+        creates = {c["resource"] for p in db.scalars(select(PlanRow).where(PlanRow.id.in_(res.plan_ids)))
+                   for c in p.changes if c["action"] == "create"}
+    assert {f"service/{n}-web" for n in names} <= creates

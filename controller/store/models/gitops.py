@@ -57,7 +57,8 @@ class Manifest(Base):
 
     __tablename__ = "manifests"
     __table_args__ = (UniqueConstraint("source_id", "path", "revision", name="uq_manifests_source_path_rev"),
-                      Index("ix_manifests_source_path_valid", "source_id", "path", "valid"))
+                      Index("ix_manifests_source_path_valid", "source_id", "path", "valid"),
+                      Index("ix_manifests_source_revision", "source_id", "revision"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))

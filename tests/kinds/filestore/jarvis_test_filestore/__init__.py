@@ -5,10 +5,13 @@ plans, policies and safety limits are tested without Docker or a SaaS emulator. 
 but the public contract (`reconcilers.base`) and reaches Jarvis through its distribution's entry point,
 as any new kind does, and brings its own orch.yaml section (`filestore:`, through `connections.filestore`)
 the way a kind packaged on its own must. A file is owned when its `owner` field names this source and manifest.
+A stack's `compose` file, when the repository holds it, is part of the stack (its sha256), so a push changing
+it re-plans the manifest. The directory is read once per sync (`read`), shared by every manifest on it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,23 +72,35 @@ class FileStoreReconciler(BaseReconciler):
         for st in data.get("filestore", []):
             spec = {"endpoint": st.get("endpoint", ""), "compose": st.get("compose", ""), "env": st.get("env", {}),
                     "owner": owner}
+            compose = files.get(st.get("compose", "")) if st.get("compose") else None
+            if compose is not None:   # a compose file in the repository: its content is part of the stack
+                spec["compose_sha256"] = hashlib.sha256(compose).hexdigest()
             resources.append(Resource(type="stack", name=st["name"], spec=spec))
         return DesiredState(resources=tuple(resources), options={"owner": owner})
 
-    def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
+    def read(self, connection: ConnectionInfo) -> list[tuple[str, str, Any]]:
+        """Every stack file of the directory, whoever owns it: (name, path, spec or the JSON error)."""
         root = Path(connection.config["root"])
         if not root.is_dir():
             raise TargetUnavailable(f"connection {connection.name!r}: directory {root} does not exist")
-        owner = f"{scope.source}/{scope.manifest}"
-        out, errors = [], []
+        out = []
         for f in sorted(root.glob("*" + self.settings["suffix"])):
             try:
-                spec = json.loads(f.read_text())
+                out.append((f.name, str(f), json.loads(f.read_text())))
             except ValueError as exc:   # a file someone broke: reported, never overwritten or pruned
-                errors.append(f"{f.name}: not JSON ({exc})")
+                out.append((f.name, str(f), exc))
+        return out
+
+    def observe_read(self, read: list[tuple[str, str, Any]], connection: ConnectionInfo, scope: Scope,
+                     desired: DesiredState) -> LiveState:
+        owner = f"{scope.source}/{scope.manifest}"
+        out, errors = [], []
+        for name, path, spec in read:
+            if isinstance(spec, Exception):
+                errors.append(f"{name}: not JSON ({spec})")
                 continue
-            out.append(Resource(type="stack", name=f.name.removesuffix(self.settings["suffix"]), spec=spec,
-                                owned=spec.get("owner") == owner, id=str(f)))
+            out.append(Resource(type="stack", name=name.removesuffix(self.settings["suffix"]), spec=spec,
+                                owned=spec.get("owner") == owner, id=path))
         return LiveState(resources=tuple(out), errors=tuple(errors), health={"files": len(out)})
 
     def summarise(self, live: LiveState) -> TargetSummary:
