@@ -8,26 +8,18 @@ that does not answer fails at once instead of after its back-off."""
 
 from __future__ import annotations
 
-import socket
-import textwrap
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from controller import connections
 from controller.accounts import users
 from controller.runtime import Runtime
 from controller.store.models import DriftItem, PlanRow, Source, TargetStatus
-from reconcilers.cloudflare.normalise import owner_marker
-from tests.cloudflare.conftest import TOKEN
+from tests.cloudflare.site import RECORDS, Site, closed_address, seed_in_sync
 from tests.conftest import make_settings
-from tests.gitops.conftest import World
 from tests.support import pg
 from tests.support.tokens import bearer_token
-
-RECORDS = ("record/www.example.com/A", "record/example.com/TXT")
 
 
 @pytest.fixture
@@ -50,55 +42,6 @@ def headers(rt, role: str) -> dict[str, str]:
     with rt.db.session() as db:
         uid = users.create(db, f"{role}-{id(rt)}@example.test", "pw-unobserved-1234", role).id
     return {"Authorization": f"Bearer {bearer_token(rt, uid, role)}"}
-
-
-class Site(World):
-    """The World's repository and file store, plus a Cloudflare connection to the emulator."""
-
-    def __init__(self, rt: Runtime, tmp, emulator, token: str = TOKEN) -> None:
-        super().__init__(rt, tmp)
-        self.cf = f"cf-{self.conn_name}"
-        with rt.db.session() as db:
-            conn = connections.create(db, rt.secrets, name=self.cf, type="cloudflare", environment="test",
-                                      config={"base_url": emulator.url}, credentials={"api_token": token},
-                                      created_by="test")
-            self.cf_id = conn.id
-        self.target = f"cloudflare:{self.cf}"
-
-    def with_dns(self, zones: str = "") -> str:
-        return textwrap.dedent(f"""\
-            apiVersion: jarvis/v1
-            name: app
-            policy: {{sync: manual, prune: false}}
-            connections: {{stacks: {self.conn_name}, dns: {self.cf}}}
-            dns:
-              - zone: example.com
-                records:
-                  - {{name: www, type: A, content: 192.0.2.10}}
-                  - {{name: "@", type: TXT, content: "v=spf1 -all"}}
-            """) + zones + "stacks:\n  - {name: web, endpoint: prod, compose: c.yml}\n"
-
-    def drift(self) -> dict[str, tuple[str, str]]:
-        """(status, error) by resource ('' for a target's own error row) of this source's Cloudflare target."""
-        with self.rt.db.session() as s:
-            rows = s.scalars(select(DriftItem).where(DriftItem.source_id == self.source_id,
-                                                     DriftItem.target == self.target))
-            return {d.resource: (d.status, d.error) for d in rows}
-
-
-def seed_in_sync(emulator, source: str) -> None:
-    """The declared records of example.com, already made by this manifest (owner marker in the comment)."""
-    mine = owner_marker(source, "app")
-    emulator.seed("example.com", type="A", name="www.example.com", content="192.0.2.10", ttl=1, proxied=False,
-                  comment=mine)
-    emulator.seed("example.com", type="TXT", name="example.com", content="v=spf1 -all", ttl=1, comment=mine)
-
-
-def closed_address() -> str:
-    with socket.socket() as s:   # a port that was free a moment ago: nothing listens there
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/client/v4"
 
 
 def test_an_unreachable_address_shows_every_record_unknown_never_in_sync(rt, api, emulator, tmp_path):
@@ -137,6 +80,7 @@ def test_an_unreachable_address_shows_every_record_unknown_never_in_sync(rt, api
     (cf,) = [k for k in dash["kinds"] if k["kind"] == "cloudflare"]
     (target,) = cf["targets"]
     assert target["target"] == w.target and target["health"] == "down" and target["problems"] == 1
+    assert target["unknown"] == 2 and target["drifted"] == 0
     assert any("target unavailable" in e for e in target["errors"])
 
     # the address answers again: the records are compared again and in sync
