@@ -124,3 +124,42 @@ def test_delete_and_rename_recheck_every_revision_without_a_sync(client, admin, 
                         json={"environment": "staging"}).status_code == 200
     assert sync_requested(w) == "connection"
     assert manifests(client, viewer, w)["in_force_revision"] == b
+
+
+def test_a_changed_credential_key_rechecks_the_references_to_it(client, admin, viewer, runtime, tmp_path,
+                                                                filestore_registered):
+    """`from: connection:NAME/KEY` is checked against the connection's credential keys: adding the key
+    makes the manifest valid at once, removing it makes it invalid again, without a sync."""
+    w = World(runtime, tmp_path)
+    repo = f"restic-{w.conn_name}"
+    r = client.post("/api/connections", headers=admin.headers, json={
+        "name": repo, "type": "backup-repository", "environment": "test",
+        "config": {"repository": str(tmp_path / "restic")}, "credentials": {"password": "restic-password-1"}})
+    assert r.status_code == 201, r.text
+    repo_id = r.json()["id"]
+    # secrets deploy through a Docker engine: one at an address where none listens (nothing is touched)
+    dock = f"dock-{w.conn_name}"
+    r = client.post("/api/connections", headers=admin.headers, json={
+        "name": dock, "type": "docker", "environment": "test",
+        "config": {"base_url": f"unix://{tmp_path}/no-engine.sock"}})
+    assert r.status_code == 201, r.text
+    ref = f'secrets:\n  deploy_key: {{from: "connection:{repo}/ssh_private_key"}}\n'
+    text = w.manifest({"web": {}}, extra=ref).replace(f"{{stacks: {w.conn_name}}}", f"{{stacks: {w.conn_name}, swarm: {dock}}}")
+    head = w.push(text=text, message="a secret from a key not stored yet")
+    assert w.sync().error == ""
+    m = manifests(client, viewer, w)
+    assert not m["valid"] and f"connection {repo!r} has no credential 'ssh_private_key'" in " ".join(m["errors"])
+    clear_request(w)
+
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n"
+    r = client.patch(f"/api/connections/{repo_id}", headers=admin.headers, json={"credentials": {"ssh_private_key": key}})
+    assert r.status_code == 200, r.text
+    m = manifests(client, viewer, w)
+    assert m["valid"] and m["errors"] == [] and m["in_force_revision"] == head, m["errors"]
+    assert sync_requested(w) == "connection"
+
+    r = client.patch(f"/api/connections/{repo_id}", headers=admin.headers, json={"credentials": {"ssh_private_key": None}})
+    assert r.status_code == 200, r.text
+    m = manifests(client, viewer, w)
+    assert not m["valid"] and m["in_force_revision"] is None
+    assert f"connection {repo!r} has no credential 'ssh_private_key'" in " ".join(m["errors"])
