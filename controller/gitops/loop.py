@@ -105,6 +105,7 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
                        .values(status="expired"))
         db.execute(update(Source).where(Source.id == source.id).values(last_revision=rev.sha))
         known = connections.credential_keys(db)   # names and credential keys: references are checked
+    planned: set[str] = set()   # the targets this revision's manifests declare
 
     reconcilers = registry.reconcilers(rt)
     conns: dict[str, object] = {}   # one lookup (and decryption) per connection per sync
@@ -134,14 +135,18 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         for tp in targets:
             _act(rt, source, path, manifest, tp, result, summary, limits)
         _drop_undeclared(rt, source.id, path, {tp.target for tp in targets})
+        planned |= {tp.target for tp in targets}
     with rt.db.session() as db:
         db.execute(update(Source).where(Source.id == source.id).values(watched_files=sorted(snap.files.read)))
         stale = set(db.scalars(select(DriftItem.manifest_path).where(DriftItem.source_id == source.id)))
         gone = stale - set(snap.manifests)
         if gone:   # a manifest file removed from the repository: stop reporting it (nothing is pruned)
             db.execute(delete(DriftItem).where(DriftItem.source_id == source.id, DriftItem.manifest_path.in_(gone)))
-        # a target no manifest declares any more: its last observation is no one's state to show
-        db.execute(delete(TargetStatus).where(TargetStatus.target.not_in(select(DriftItem.target).distinct())))
+        # a target no drift row names and this sync did not plan is declared by no manifest any more: its
+        # last observation is no one's state to show (one declared with no resources, here or in another
+        # source, has no rows: it is kept when planned, and stored again by its own source's next sync)
+        db.execute(delete(TargetStatus).where(TargetStatus.target.not_in(sorted(planned) or [""]),
+                                              TargetStatus.target.not_in(select(DriftItem.target).distinct())))
         run = db.get(ReconcileRun, result.run_id)
         run.summary = summary
 

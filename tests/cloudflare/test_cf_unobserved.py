@@ -123,6 +123,16 @@ def test_rows_of_a_target_no_manifest_declares_any_more_are_removed(rt, api, emu
     with rt.db.session() as s:
         assert s.get(TargetStatus, w.target) is not None
 
+    # still naming the connection (so `prune` could delete what it owned): declared, no records left
+    full = w.with_dns()
+    no_records = full[:full.index("\ndns:\n") + 1] + full[full.index("\nstacks:\n") + 1:]
+    assert f"dns: {w.cf}" in no_records and "zone:" not in no_records
+    w.push(text=no_records, message="no records")
+    assert w.sync().error == ""
+    assert w.drift() == {}
+    with rt.db.session() as s:
+        assert s.get(TargetStatus, w.target) is not None     # still a target: still on the dashboard
+
     w.push({"web": {}}, message="DNS moves elsewhere: no dns section, no dns connection")
     assert w.sync().error == ""
     assert w.drift() == {}
