@@ -89,6 +89,9 @@ class LiveState:
     resources: tuple[Resource, ...] = ()
     health: Mapping[str, Any] = field(default_factory=dict)    # per resource: replicas, task errors
     errors: tuple[str, ...] = ()
+    # keys of desired resources whose live state could not be read (a zone that did not answer):
+    # their drift is unknown, never "in sync", and the diff plans nothing for them
+    unobserved: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from api.schemas.common import Id
 from api.schemas.connections import ConnectionCreate, ConnectionPublic, ConnectionTestOut, ConnectionUpdate
 from controller import connection_types, connections, registry
 from controller.contract import ConnectionCheck
+from controller.gitops import recheck
 from controller.store.models import Connection, utcnow
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
@@ -29,8 +30,10 @@ def list_connections(db: DbDep, type: str | None = None, environment: str | None
 @router.post("", response_model=ConnectionPublic, status_code=201)
 def create_connection(body: ConnectionCreate, request: Request, db: DbDep, rt: RuntimeDep, who: Writer):
     request.state.audit = {"target": f"connection/{body.name}"}
-    return connections.create(db, rt.secrets, name=body.name, type=body.type, environment=body.environment,
+    conn = connections.create(db, rt.secrets, name=body.name, type=body.type, environment=body.environment,
                               config=body.config, credentials=body.credentials, created_by=who.user.email)
+    recheck.connection_written(db, None, conn.name)   # manifests naming it are valid from now on
+    return conn
 
 
 @router.get("/{conn_id}", response_model=ConnectionPublic, dependencies=[Depends(require("connections.read"))])
@@ -44,15 +47,20 @@ def update_connection(conn_id: Id, body: ConnectionUpdate, request: Request, db:
     conn = connections.get(db, conn_id)
     request.state.audit = {"target": f"connection/{conn.name}",
                            "detail": {"credential_keys": sorted(body.credentials or {})}}
-    return connections.update(db, rt.secrets, conn, name=body.name, environment=body.environment,
-                              config=body.config, credentials=body.credentials)
+    before = conn.name
+    connections.update(db, rt.secrets, conn, name=body.name, environment=body.environment,
+                       config=body.config, credentials=body.credentials)
+    recheck.connection_written(db, before, conn.name)
+    return conn
 
 
 @router.delete("/{conn_id}", status_code=204)
 def delete_connection(conn_id: Id, request: Request, db: DbDep, who: Writer, response: Response):
     conn = connections.get(db, conn_id)
     request.state.audit = {"target": f"connection/{conn.name}"}
+    name = conn.name
     db.delete(conn)
+    recheck.connection_written(db, name, None)      # manifests naming it are invalid from now on
     response.status_code = 204
     return response
 

@@ -30,9 +30,9 @@ def dashboard(db: DbDep, rt: RuntimeDep):
     active = db.scalar(select(func.count(Job.id)).where(Job.status.in_(("pending", "running")))) or 0
     targets = db.scalars(select(TargetStatus)).all()
     conn_types = dict(db.execute(select(Connection.type, func.count(Connection.id)).group_by(Connection.type)).all())
-    drifted = dict(db.execute(select(DriftItem.target, func.count(DriftItem.id))
-                              .where(DriftItem.status.in_(("drifted", "pending"))).group_by(DriftItem.target)).all())
-    kinds = kind_summaries(targets, drifted, conn_types)
+    drifted = _per_target(db, ("drifted", "pending"))
+    unknown = _per_target(db, ("unknown",))      # declared, but their target could not be observed
+    kinds = kind_summaries(targets, drifted, conn_types, unknown)
     drift = DriftCounts(**dict(db.execute(select(DriftItem.status, func.count(DriftItem.id))
                                           .group_by(DriftItem.status)).all()))
     waiting = db.scalar(select(func.count(PlanRow.id)).where(PlanRow.status.in_(("pending", "held")))) or 0
@@ -58,7 +58,13 @@ def dashboard(db: DbDep, rt: RuntimeDep):
     )
 
 
-def kind_summaries(targets: list[TargetStatus], drifted: dict[str, int], conn_types: dict[str, int]) -> list[KindPublic]:
+def _per_target(db, statuses: tuple[str, ...]) -> dict[str, int]:
+    return dict(db.execute(select(DriftItem.target, func.count(DriftItem.id))
+                           .where(DriftItem.status.in_(statuses)).group_by(DriftItem.target)).all())
+
+
+def kind_summaries(targets: list[TargetStatus], drifted: dict[str, int], conn_types: dict[str, int],
+                   unknown: dict[str, int]) -> list[KindPublic]:
     """Every installed kind (and any kind a stored target still names), each with its targets' summaries:
     the page loops over them without knowing one kind from another."""
     by_kind: dict[str, list[TargetStatus]] = defaultdict(list)
@@ -72,12 +78,14 @@ def kind_summaries(targets: list[TargetStatus], drifted: dict[str, int], conn_ty
         out.append(KindPublic(
             kind=kind, title=getattr(cls, "title", "") or kind, connection_type=conn_type,
             connections=conn_types.get(conn_type, 0),
-            targets=[_summary(t, drifted.get(t.target, 0)) for t in sorted(by_kind[kind], key=lambda t: t.target)]))
+            targets=[_summary(t, drifted.get(t.target, 0), unknown.get(t.target, 0))
+                     for t in sorted(by_kind[kind], key=lambda t: t.target)]))
     return out
 
 
-def _summary(t: TargetStatus, drifted: int) -> TargetSummaryPublic:
+def _summary(t: TargetStatus, drifted: int, unknown: int) -> TargetSummaryPublic:
     s = t.summary or {}
     return TargetSummaryPublic(target=t.target, connection=t.connection, health=s.get("health", "unknown"),
                                counts=dict(s.get("counts") or {}), problems=int(s.get("problems", len(t.errors or []))),
-                               errors=list(s.get("errors", t.errors or [])), observed_at=t.observed_at, drifted=drifted)
+                               errors=list(s.get("errors", t.errors or [])), observed_at=t.observed_at, drifted=drifted,
+                               unknown=unknown)

@@ -22,6 +22,8 @@ class TargetSummaryPublic(Output):
     errors: list[str]
     observed_at: dt.datetime | None
     drifted: int = Field(description="Resources drifted or waiting for approval on this target.")
+    unknown: int = Field(0, description="Resources declared on this target whose state could not be observed "
+                                        "(never counted as in sync).")
 
 
 class KindPublic(Output):

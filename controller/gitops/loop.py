@@ -119,6 +119,7 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
             db.execute(q.values(status="expired"))
         db.execute(update(Source).where(Source.id == source.id).values(last_revision=rev.sha))
         known = connections.credential_keys(db)   # names and credential keys: references are checked
+    planned: set[str] = set()   # the targets this revision's manifests declare
 
     reconcilers = registry.reconcilers(rt)
     conns: dict[str, object] = {}   # one lookup (and decryption) per connection per sync
@@ -156,6 +157,8 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         with rt.db.session() as db:   # what it referred to: a later push touching one of them re-plans it
             db.execute(update(Manifest).where(Manifest.source_id == source.id, Manifest.path == path,
                                               Manifest.revision == rev.sha).values(files=sorted(files.read)))
+        _drop_undeclared(rt, source.id, path, {tp.target for tp in targets})
+        planned |= {tp.target for tp in targets}
     result.reads = dict(observations.reads)
     summary["reads"] = result.reads
     with rt.db.session() as db:
@@ -173,6 +176,13 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         gone = stale - set(snap.manifests)
         if gone:   # a manifest file removed from the repository: stop reporting it (nothing is pruned)
             db.execute(delete(DriftItem).where(DriftItem.source_id == source.id, DriftItem.manifest_path.in_(gone)))
+        # a target no drift row names and this sync did not plan is declared by no manifest any more: its
+        # last observation is no one's state to show (one declared with no resources, here or in another
+        # source, has no rows: it is kept when planned, and stored again by its own source's next sync)
+        # (only after a full sync: the manifests a push left alone declare targets this sync did not plan)
+        if scope.full:
+            db.execute(delete(TargetStatus).where(TargetStatus.target.not_in(sorted(planned) or [""]),
+                                                  TargetStatus.target.not_in(select(DriftItem.target).distinct())))
         run = db.get(ReconcileRun, result.run_id)
         run.summary = summary
 
@@ -220,6 +230,16 @@ def _connection(rt: Runtime, name: str):
         return connections.info(rt.secrets, connections.by_name(db, name))
 
 
+def _drop_undeclared(rt: Runtime, source_id: int, path: str, declared: set[str]) -> None:
+    """Drift rows of a manifest's targets it no longer declares (it stopped naming `dns:`, or its
+    earlier rows said it had no valid version) are removed, not left showing an old state."""
+    with rt.db.session() as db:
+        q = delete(DriftItem).where(DriftItem.source_id == source_id, DriftItem.manifest_path == path)
+        if declared:
+            q = q.where(DriftItem.target.not_in(sorted(declared)))
+        db.execute(q)
+
+
 def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, result: SyncResult, summary: dict,
          limits: SafetyLimits) -> None:
     policy = manifest.policy.sync
@@ -227,21 +247,28 @@ def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, resul
         if tp.summary is not None:
             _store_health(db, tp)
         if tp.error or tp.plan is None:
-            _replace_drift(rt, source.id, path, tp.target, [_item(path, tp.target, "error", error=tp.error)], db=db)
+            # the target could not be observed: what it should hold is unknown, never in sync
+            items = [_item(path, tp.target, "error", error=tp.error)]
+            items += _unchanged(path, tp, {}, not_seen=f"not observed: {tp.error}")
+            _replace_drift(rt, source.id, path, tp.target, items, db=db)
             return
         if decisions.apply_in_flight(db, source.id, path, tp.target):
             items = [_item(path, tp.target, "pending", c.resource, c.action.value, c.fields) for c in tp.plan.changes]
             _replace_drift(rt, source.id, path, tp.target, items, db=db)
             return
-        row, apply_now = decisions.record(db, rt.secrets, source_id=source.id, source_name=source.name, path=path, kind=tp.kind,
-                                          connection=tp.connection, plan=tp.plan, policy=policy, limits=limits)
+        row, apply_now = None, False
+        if not tp.plan.empty or not tp.live.unobserved:
+            # an empty plan over a target not seen whole proves nothing: no convergence, nothing expires
+            row, apply_now = decisions.record(db, rt.secrets, source_id=source.id, source_name=source.name, path=path,
+                                              kind=tp.kind, connection=tp.connection, plan=tp.plan, policy=policy,
+                                              limits=limits)
         for k, v in tp.plan.counts().items():
             summary[k] += v
         changed = {c.resource: c for c in tp.plan.changes}
         status = "drifted" if row is not None and row.status == "detected" else "pending"
         items = [_item(path, tp.target, status, c.resource, c.action.value, c.fields, plan_id=row.id if row else None)
                  for c in tp.plan.changes]
-        items += [_item(path, tp.target, "in_sync", r.key) for r in tp.desired.resources if r.key not in changed]
+        items += _unchanged(path, tp, changed, not_seen="not observed")
         items += [_item(path, tp.target, "error", error=e) for e in tp.plan.errors]
         _replace_drift(rt, source.id, path, tp.target, items, db=db)
         if row is not None:
@@ -249,6 +276,16 @@ def _act(rt: Runtime, source: Source, path: str, manifest, tp: TargetPlan, resul
             if apply_now:
                 job = decisions.enqueue_apply(rt, db, row, "policy:auto", source.name)
                 result.job_ids.append(job.id)
+
+
+def _unchanged(path: str, tp: TargetPlan, changed: dict, not_seen: str) -> list[dict]:
+    """Declared resources without a change: in sync only when their live state was read, else unknown."""
+    if tp.desired is None:
+        return []
+    unobserved = set(tp.live.unobserved) if tp.live is not None else None    # None: nothing was observed
+    return [_item(path, tp.target, "unknown", r.key, error=not_seen) if unobserved is None or r.key in unobserved
+            else _item(path, tp.target, "in_sync", r.key)
+            for r in tp.desired.resources if r.key not in changed]
 
 
 def _store_health(db, tp: TargetPlan) -> None:

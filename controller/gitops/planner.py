@@ -61,27 +61,22 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
         conn_name = (data.get("connections") or {}).get(r.connection_key, "")
         tp = TargetPlan(kind=kind, connection=conn_name, target=f"{kind}:{conn_name}")
         out.append(tp)
-        try:
-            conn = connection(conn_name)
-        except Exception as exc:
-            tp.error = f"connection {conn_name!r}: {getattr(exc, 'message', exc)}"
-            continue
-        if conn.type != r.connection_type:
-            tp.error = f"connection {conn_name!r} is a {conn.type} connection; {kind} needs {r.connection_type}"
-            continue
-        try:
-            planned = r.plan(manifest, scope, files, conn, target=tp.target, prune=bool(policy.get("prune", False)),
-                             observations=observations)
-            tp.desired, tp.live, changes = planned.desired, planned.live, list(planned.changes)
-            tp.summary = r.summarise(planned.live)
-        except ReconcilerError as exc:   # a failure the kind named: its words, mapped once
-            tp.error = exc.plan_error
-            tp.summary = TargetSummary(health="down" if isinstance(exc, TargetUnavailable) else "unknown",
-                                       problems=1, errors=(tp.error,))
-            continue
-        except Exception as exc:   # one target failing never stops the others
-            log.warning("planning %s for %s failed: %s", tp.target, path, exc, exc_info=True)
-            tp.error = f"{type(exc).__name__}: {exc}"
+        conn, tp.error = _connection_for(r, kind, conn_name, connection)
+        if conn is not None:
+            try:
+                planned = r.plan(manifest, scope, files, conn, target=tp.target, prune=bool(policy.get("prune", False)),
+                               observations=observations)
+                tp.desired, tp.live, changes = planned.desired, planned.live, list(planned.changes)
+                tp.summary = r.summarise(planned.live)
+            except ReconcilerError as exc:   # a failure the kind named: its words, mapped once
+                tp.error = exc.plan_error
+                tp.summary = TargetSummary(health="down" if isinstance(exc, TargetUnavailable) else "unknown",
+                                           problems=1, errors=(tp.error,))
+            except Exception as exc:   # one target failing never stops the others
+                log.warning("planning %s for %s failed: %s", tp.target, path, exc, exc_info=True)
+                tp.error = f"{type(exc).__name__}: {exc}"
+        if tp.error:   # not observed: what it declares is listed as unknown, never as in sync
+            tp.desired = _declared(r, manifest, scope, files)
             continue
         changes = apply_rules(changes, data.get("ignore", []), data.get("protected", []))
         managed = sum(1 for res in tp.live.resources if res.owned)
@@ -89,3 +84,24 @@ def plan_manifest(manifest: Any, *, path: str, source: str, revision: str, recon
                        manifest=data["name"], revision=revision,
                        errors=tuple(tp.desired.errors) + tuple(tp.live.errors), secrets=tp.desired.secrets)
     return out
+
+
+def _connection_for(r: Reconciler, kind: str, name: str,
+                    connection: Callable[[str], ConnectionInfo]) -> tuple[ConnectionInfo | None, str]:
+    """(the connection, "") or (None, why it cannot be used for this kind)."""
+    try:
+        conn = connection(name)
+    except Exception as exc:
+        return None, f"connection {name!r}: {getattr(exc, 'message', exc)}"
+    if conn.type != r.connection_type:
+        return None, f"connection {name!r} is a {conn.type} connection; {kind} needs {r.connection_type}"
+    return conn, ""
+
+
+def _declared(r: Reconciler, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState | None:
+    """What the manifest declares on a target that could not be observed (listed as unknown), or None
+    when the desired state itself is what failed. `desired` is pure, so computing it again is safe."""
+    try:
+        return r.desired(manifest, scope, files)
+    except Exception:
+        return None

@@ -144,6 +144,7 @@ class CloudflareReconciler(BaseReconciler):
 
     def observe(self, connection: ConnectionInfo, scope: Scope, desired: DesiredState) -> LiveState:
         owner = f"{scope.source}/{scope.manifest}"
+        wanted = desired.options.get("zones", [])
         resources: list[Resource] = []
         errors: list[str] = []
         zones: dict[str, dict[str, Any]] = {}
@@ -152,7 +153,7 @@ class CloudflareReconciler(BaseReconciler):
         except CloudflareError as exc:
             raise TargetUnavailable(str(exc)) from exc
         with client:
-            for zone in desired.options.get("zones", []):
+            for zone in wanted:
                 try:
                     info = client.zone(zone)
                     records = client.list_records(info["id"])
@@ -181,8 +182,10 @@ class CloudflareReconciler(BaseReconciler):
                 for key, spec, rid, mine in zip(record_keys(specs), specs, ids, owned, strict=True):
                     resources.append(Resource(type=RECORD, name=key, spec=spec, owned=mine, id=rid))
             calls = client.calls
-        return LiveState(resources=tuple(resources), errors=tuple(errors),
-                         health={"zones": zones, "calls": calls})
+        # a zone that could not be read: its declared records are unknown, not in sync
+        unread = {z for z, info in zones.items() if "id" not in info}
+        return LiveState(resources=tuple(resources), errors=tuple(errors), health={"zones": zones, "calls": calls},
+                         unobserved=tuple(r.key for r in desired.resources if r.spec["zone"] in unread))
 
     def diff(self, desired: DesiredState, live: LiveState, *, target: str, prune: bool) -> list[Change]:
         """Records match by value within a (name, type) group, not by key: Cloudflare keeps its own

@@ -82,8 +82,11 @@ def test_an_unavailable_target_is_a_plan_error_a_503_and_a_down_summary(git_rt, 
     assert res.error == "" and not res.plan_ids
     with TestClient(create_app(git_rt, background=False)) as c:
         viewer, operator = _headers(git_rt, "viewer"), _headers(git_rt, "operator")
-        (item,) = c.get("/api/drift", params={"source_id": w.source_id}, headers=viewer).json()["items"]
+        # the target's error, and the stack it declares as unknown (not observed), never in sync
+        item, stack = c.get("/api/drift", params={"source_id": w.source_id}, headers=viewer).json()["items"]
         assert item["status"] == "error"
+        assert (stack["resource"], stack["status"]) == ("stack/web", "unknown")
+        assert stack["error"] == f"not observed: {item['error']}"
         assert item["error"] == f"target unavailable: connection {w.conn_name!r}: directory {w.live} does not exist"
         kind = next(k for k in c.get("/api/dashboard", headers=viewer).json()["kinds"] if k["kind"] == "filestore")
         (target,) = [t for t in kind["targets"] if t["target"] == f"filestore:{w.conn_name}"]

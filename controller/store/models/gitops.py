@@ -70,6 +70,9 @@ class Manifest(Base):
     errors: Mapped[list[Any]] = mapped_column(default=list)
     valid: Mapped[bool] = mapped_column(default=False)
     in_force_revision: Mapped[str | None] = mapped_column(String(80))
+    # the row of this file at the nearest earlier revision (first-parent order; a working tree: the
+    # previous sync): the chain a re-check walks to find the version in force without the repository
+    previous_revision: Mapped[str | None] = mapped_column(String(80))
     files: Mapped[list[Any]] = mapped_column(default=list)   # other repository files it read (compose, configs)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -66,6 +66,7 @@
         k.targets.length ? el("ul.plain-list", k.targets.map((t) => el("li", { dataset: { target: t.target } },
           el("div.row", el("strong", { text: t.connection }), J.badge(HEALTH[t.health] || "plain", t.health),
             t.drifted ? el("span.badge.plain.drifted", { text: t.drifted + " drifted" }) : null,
+            t.unknown ? el("span.badge.plain.unknown", { text: t.unknown + " unknown", title: "declared, but the target could not be observed" }) : null,
             el("small.muted", { title: J.fmtDate(t.observed_at), text: J.ago(t.observed_at) })),
           el("div.row.counts", Object.entries(t.counts).map(([label, n]) => el("span.badge.plain", { text: label + " · " + n }))),
           t.errors.length ? el("ul.plain-list.errors", t.errors.slice(0, 3).map((e) => el("li.muted.wrap", { text: e }))) : null)))

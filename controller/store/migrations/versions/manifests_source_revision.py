@@ -1,7 +1,7 @@
 """manifests: an index on (source_id, revision)
 
 Revision ID: manifests_source_revision
-Revises: contract_target_summary
+Revises: gitopsstate
 Create Date: 2026-12-04 15:10:00
 
 A push re-plans only the manifests it changed and carries the others' rows from the base revision to
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'manifests_source_revision'
-down_revision = 'contract_target_summary'
+down_revision = 'gitopsstate'
 branch_labels = None
 depends_on = None
 
