@@ -144,7 +144,8 @@ class Worker:
         # the one shape a step receives its connection in (see step_connection)
         conn_vars = {step_connection.VAR: step_connection.to_vars(conn)} if conn else {}
         conn_env = step_connection.to_env(conn) if conn else {}
-        ssh_key = conn.secrets.get("private_key") if conn and conn.type == "ssh" else None
+        # a connection holding an SSH key (ssh, hetzner) reaches its servers through the run's ssh-agent
+        ssh_key = conn.secrets.get("private_key") if conn else None
         sink = EventSink(self.rt.db, self.bus, job.id, job.last_counter, flush_count=settings.event_flush_count,
                          flush_ms=settings.event_flush_ms)
         deadline = time.monotonic() + job.timeout_s

@@ -1,9 +1,12 @@
-"""VPS servers: provisioning on Hetzner Cloud and hardening over SSH (issue 14, in progress).
+"""VPS servers: provisioning on Hetzner Cloud and hardening over SSH (issue 14).
 
-For now this package holds the hardening playbooks (`playbooks/harden.yml`); the reconciler and
-its `hetzner` connection type come with the contract's base class.
+`playbooks/harden.yml` hardens one server; `VpsReconciler` reconciles a manifest's `servers:`.
 """
 
 from pathlib import Path
 
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
+
+from .reconciler import VpsReconciler  # noqa: E402  (the reconciler's modules read PLAYBOOKS)
+
+__all__ = ["PLAYBOOKS", "VpsReconciler"]

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from controller.contract import Scope
-from controller.plans import Action, Change, Resource, Risk, field_diffs
+from controller.plans import Action, Change, FieldDiff, Resource, Risk, field_diffs
 
 TYPE = "server"
 MANAGED = "jarvis-managed"
@@ -28,7 +28,9 @@ SOURCE = "jarvis-source"
 MANIFEST = "jarvis-manifest"
 DEFAULT_LOCATION = "fsn1"
 # what the diff compares; everything else on a live server is the provider's
-COMPARED = ("type", "image", "location", "labels", "protected")
+COMPARED = ("type", "image", "location", "labels", "protected", "hardening_drift")
+# labels Jarvis sets itself on a live server and never asks for in a manifest
+OWN_LABELS = ("jarvis-hostkey",)
 RESIZE = "resize: the server is powered off, given the new type and powered on again"
 REPLACE = ("replace: the server is deleted and created again from {what}; its disk and its address are lost, "
            "so this always waits for approval")
@@ -42,6 +44,11 @@ def _label_value(text: str) -> str:
 
 def ownership_labels(scope: Scope) -> dict[str, str]:
     return {MANAGED: "true", SOURCE: _label_value(scope.source), MANIFEST: _label_value(scope.manifest)}
+
+
+def ownership_labels_of(labels: Mapping[str, str]) -> dict[str, str]:
+    """The ownership labels a server (or a desired spec) carries, to compare owners."""
+    return {k: labels[k] for k in (MANAGED, SOURCE, MANIFEST) if k in labels}
 
 
 def selector(scope: Scope) -> str:
@@ -75,24 +82,39 @@ def desired_servers(entries: Iterable[Mapping[str, Any]], scope: Scope) -> tuple
         spec = {"type": entry["type"], "image": entry["image"], "location": entry.get("location") or DEFAULT_LOCATION,
                 "labels": {**{str(k): str(v) for k, v in (entry.get("labels") or {}).items()}, **ownership_labels(scope)},
                 "protected": bool(entry.get("protected", False)),
-                "roles": sorted(entry.get("roles") or []), "hardening": hardening}
+                "roles": sorted(entry.get("roles") or []), "hardening": hardening,
+                "hardening_drift": {}}   # observe fills the live side: {file or rule: what differs}
         resources.append(Resource(TYPE, name, spec, protected=spec["protected"]))
     return resources, errors
 
 
 def live_server(server: Mapping[str, Any], scope: Scope) -> Resource:
     """A server as the API returns it (the `server` object, as a dict) → a Resource."""
-    labels = dict(server.get("labels") or {})
+    all_labels = dict(server.get("labels") or {})
+    labels = {k: v for k, v in all_labels.items() if k not in OWN_LABELS}
     owned = all(labels.get(k) == v for k, v in ownership_labels(scope).items())
     spec = {"type": server["server_type"]["name"], "image": (server.get("image") or {}).get("name"),
             "location": server["location"]["name"], "labels": labels,
             "protected": bool((server.get("protection") or {}).get("delete")),
+            "hardening_drift": {}, "pin": all_labels.get("jarvis-hostkey"),
             "status": server.get("status"), "ipv4": ((server.get("public_net") or {}).get("ipv4") or {}).get("ip")}
     return Resource(TYPE, server["name"], spec, owned=owned, protected=spec["protected"], id=str(server["id"]))
 
 
 def _compared(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {k: spec.get(k) for k in COMPARED}
+
+
+def _by_file(diffs: tuple[FieldDiff, ...]) -> tuple[FieldDiff, ...]:
+    """Hardening drift as one row per file or rule (`hardening_drift./etc/ssh/sshd_config`): before is
+    what the check found on the server, after the policy."""
+    out: list[FieldDiff] = []
+    for d in diffs:
+        if d.path == "hardening_drift" and isinstance(d.before, Mapping):
+            out += [FieldDiff(f"hardening_drift.{k}", v, "as the hardening declares") for k, v in sorted(d.before.items())]
+        else:
+            out.append(d)
+    return tuple(out)
 
 
 def diff_servers(target: str, desired: Iterable[Resource], live: Iterable[Resource], *,
@@ -105,7 +127,8 @@ def diff_servers(target: str, desired: Iterable[Resource], live: Iterable[Resour
     for want in wanted:
         have = live_by_name.get(want.name)
         if have is None:
-            changes.append(Change(target, want.key, Action.CREATE, fields=field_diffs({}, _compared(want.spec)),
+            fields = tuple(d for d in field_diffs({}, _compared(want.spec)) if d.path != "hardening_drift")
+            changes.append(Change(target, want.key, Action.CREATE, fields=fields,
                                   risk=Risk.LOW, protected=False, desired=dict(want.spec),
                                   reason="create, then harden over SSH"))
             continue
@@ -113,7 +136,7 @@ def diff_servers(target: str, desired: Iterable[Resource], live: Iterable[Resour
             errors.append(f"server {want.name}: the name is taken by a server Jarvis does not own "
                           "(it carries no jarvis-managed labels of this manifest); rename one of them")
             continue
-        diffs = field_diffs(_compared(have.spec), _compared(want.spec))
+        diffs = _by_file(field_diffs(_compared(have.spec), _compared(want.spec)))
         if not diffs:
             continue
         paths = {d.path.split(".")[0].split("[")[0] for d in diffs}
@@ -122,6 +145,8 @@ def diff_servers(target: str, desired: Iterable[Resource], live: Iterable[Resour
             risk, reason = Risk.HIGH, REPLACE.format(what=f"the new {what}")
         elif "type" in paths:
             risk, reason = Risk.MEDIUM, RESIZE
+        elif paths == {"hardening_drift"}:
+            risk, reason = Risk.LOW, "hardening drifted: re-apply it over SSH"
         else:
             risk, reason = Risk.LOW, "labels and protection change in place"
         changes.append(Change(target, want.key, Action.UPDATE, fields=diffs, risk=risk,
@@ -131,7 +156,8 @@ def diff_servers(target: str, desired: Iterable[Resource], live: Iterable[Resour
         for have in sorted(live_by_name.values(), key=lambda r: r.name):
             if have.name in names or not have.owned:
                 continue
-            changes.append(Change(target, have.key, Action.DELETE, fields=field_diffs(_compared(have.spec), {}),
+            changes.append(Change(target, have.key, Action.DELETE, fields=tuple(d for d in field_diffs(_compared(have.spec), {})
+                                                                    if d.path != "hardening_drift"),
                                   risk=Risk.HIGH, protected=have.protected, live_id=have.id,
                                   reason="protected: never deleted" if have.protected else "delete"))
     return changes, errors

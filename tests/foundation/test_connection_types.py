@@ -55,8 +55,8 @@ def test_missing_and_unknown_keys_are_named(client, admin):
     r = _post(client, admin, name="dk-half-tls", type="docker", config={"base_url": "tcp://10.0.0.2:2376"},
               credentials={"tls_cert": "-----BEGIN CERTIFICATE-----"})
     assert r.status_code == 422 and "tls_cert needs tls_key" in r.json()["detail"]
-    r = _post(client, admin, name="hz", type="hetzner")
-    assert r.status_code == 422 and "unknown connection type 'hetzner'" in r.json()["detail"]
+    r = _post(client, admin, name="ln", type="linode")
+    assert r.status_code == 422 and "unknown connection type 'linode'" in r.json()["detail"]
     assert "docker" in r.json()["detail"]            # and which types there are
 
 
