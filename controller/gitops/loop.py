@@ -14,11 +14,13 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import delete, insert, select, update
 
 from controller import connections, registry
+from controller.backups import schedule
 from controller.gitops import decisions, in_force
 from controller.gitops.git import Credentials, GitError
 from controller.gitops.planner import TargetPlan, plan_manifest
 from controller.gitops.repo import SourceRef, snapshot
 from controller.gitops.status import sync_status
+from controller.jobs.service import JobsService
 from controller.plans import SafetyLimits
 from controller.runtime import Runtime
 from controller.store.models import (
@@ -114,11 +116,13 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
             conns[name] = _connection(rt, name)
         return conns[name]
 
+    backup_inputs = schedule.manifest_checker(JobsService.of(rt).catalog)
     summary = {"manifests": 0, "invalid": 0, "create": 0, "update": 0, "delete": 0}
     for path, raw in sorted(snap.manifests.items()):
         summary["manifests"] += 1
         with rt.db.session() as db:
-            state = in_force.store_and_resolve(db, source.id, path, rev.sha, raw, known, history, previous)
+            state = in_force.store_and_resolve(db, source.id, path, rev.sha, raw, known, history, previous,
+                                               backup_inputs)
         manifest, errors = state.manifest, state.errors
         fallback_rev = None if state.valid else (state.revision or rev.sha)
         if fallback_rev is not None:
