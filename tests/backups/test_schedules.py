@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 
 import psycopg
 from sqlalchemy import select, update
@@ -14,26 +13,10 @@ from sqlalchemy import select, update
 from controller.backups.service import BackupScheduler
 from controller.incidents import ACTIVE
 from controller.jobs.service import JobsService
-from controller.manifests.loader import parse_manifest
-from controller.store.models import BackupSchedule, Incident, Job, Manifest, Source, utcnow
+from controller.store.models import BackupSchedule, Incident, Job, utcnow
+from tests.backups.conftest import manifest_with_backups as _manifest
 from tests.support import pg
 from tests.support.jobs import wait_job
-
-
-def _manifest(rt, backups_yaml: str, source_id: int | None = None, rev: str = "r1") -> int:
-    text = f"apiVersion: jarvis/v1\nname: bk\nbackups:\n{backups_yaml}"
-    parsed = parse_manifest(text, "backups/orch.yaml")
-    assert not parsed.errors, parsed.errors
-    with rt.db.session() as s:
-        if source_id is None:
-            src = Source(name=f"src-{uuid.uuid4().hex[:6]}", url="/nowhere")
-            s.add(src)
-            s.flush()
-            source_id = src.id
-        s.add(Manifest(source_id=source_id, path="backups/orch.yaml", revision=rev, content=text, valid=True,
-                       desired=parsed.manifest.model_dump(mode="json", exclude_none=True)))
-        s.execute(update(Source).where(Source.id == source_id).values(last_revision=rev))
-    return source_id
 
 
 def _rows(rt, source_id: int) -> list[BackupSchedule]:
