@@ -157,6 +157,8 @@ def start_run(db: Session, jobs, row: BackupSchedule, *, by: str = SCHEDULER, ro
     """Queue the backup's runbook job now (a schedule slot or Run now) and mark the row running."""
     if row.error:
         raise Conflict(f"backup {row.name} cannot run: {row.error}")
+    if row.last_job_id and db.scalar(select(Job.status).where(Job.id == row.last_job_id)) not in FINAL:
+        raise Conflict(f"backup {row.name} is running (job {row.last_job_id}); one run at a time")
     job = jobs.run_runbook(db, row.runbook, dict(row.input), user_email=by, user_role=role, trigger=trigger)
     db.execute(update(BackupSchedule).where(BackupSchedule.id == row.id)
                .values(last_job_id=job.id, last_run_at=utcnow(), last_status="running", last_error=""))
@@ -224,6 +226,10 @@ def job_finished(db: Session, job_id: int, status: str) -> None:
         row.last_snapshot_id = str(result["snapshot_id"])
         row.last_size, row.last_added = result.get("size"), result.get("added")
         row.snapshot_count = result.get("snapshots")
+        # what was wrong went away: a later run made a snapshot the repository lists
+        for suffix, cause in (("", "the backup failed"), (":missed", "a run was missed while the last one ran")):
+            incidents.resolve_by_fingerprint(db, fingerprint(row) + suffix, actor="jarvis", resolution=incidents.Resolution(
+                cause=cause, action=f"a later run succeeded: snapshot {row.last_snapshot_id[:8]}", job_id=job_id))
         return
     why = job.reason or ("the job reported no snapshot" if status == "success" else status)
     _failed(db, row, why, job_id)
@@ -280,8 +286,11 @@ def _check_finished(db: Session, check: BackupCheck, job_id: int, status: str) -
     if row is None:
         return
     row.check_status, row.checked_at, row.check_detail = check.status, utcnow(), check.detail
-    if not ok:
-        what = "repository check" if check.kind == "check" else "test restore"
+    what = "repository check" if check.kind == "check" else "test restore"
+    if ok:
+        incidents.resolve_by_fingerprint(db, f"{fingerprint(row)}:{check.kind}", actor="jarvis", resolution=incidents.Resolution(
+            cause=f"the {what} failed", action=f"a later {what} passed", job_id=job_id))
+    else:
         incidents.open_or_update(db, f"{fingerprint(row)}:{check.kind}", title=f"Backup {row.name}: {what} failed",
                                  origin="backup", severity="critical", target=row.target, resource=row.name,
                                  source_id=row.source_id, job_id=job_id, detail={"backup_id": row.id},

@@ -107,29 +107,48 @@ def test_a_per_minute_schedule_fires_by_itself(backup_client, backup_rt, reposit
 
 
 def test_a_slot_that_comes_while_the_last_run_is_still_going_is_missed_loudly(backup_client, backup_rt, viewer,
-                                                                             repository):
-    src = _manifest(backup_rt, f"""\
-  - {{name: slow, runbook: backup-postgres, schedule: "0 3 * * *", with: {{database: jarvis_x, repository: {repository}}}}}
+                                                                             operator, repository):
+    db_name = pg.create_database("jarvis_sched")
+    try:
+        src = _manifest(backup_rt, f"""\
+  - {{name: slow, runbook: backup-postgres, schedule: "0 3 * * *", with: {{database: {db_name}, repository: {repository}}}}}
 """)
-    sched = _scheduler(backup_rt)
-    sched.tick()
-    row = _rows(backup_rt, src)[0]
-    with backup_rt.db.session() as s:
-        # the previous run, still holding its lease (a worker elsewhere is running it)
-        held = Job(runbook="backup-postgres", status="running", created_by="scheduler", worker="elsewhere",
-                   lease_expires_at=utcnow() + dt.timedelta(hours=1), started_at=utcnow())
-        s.add(held)
-        s.flush()
-        s.execute(update(BackupSchedule).where(BackupSchedule.id == row.id)
-                  .values(last_job_id=held.id, last_status="running", next_run_at=utcnow() - dt.timedelta(hours=1)))
-        held_id = held.id
-    assert sched.tick() == []                                       # one run at a time: not started again
-    row = _rows(backup_rt, src)[0]
-    assert row.last_job_id == held_id and row.next_run_at > utcnow()
-    with backup_rt.db.session() as s:
-        inc = s.scalar(select(Incident).where(Incident.fingerprint == f"backup:{row.key}:missed",
-                                              Incident.state.in_(ACTIVE)))
-        assert inc is not None and inc.job_id == held_id and "missed" in inc.title
-        s.execute(update(Job).where(Job.id == held_id).values(status="canceled", lease_expires_at=None))
-    listed = {b["name"]: b for b in backup_client.get("/api/backups", headers=viewer.headers).json()}
-    assert listed["slow"]["incident_id"] == inc.id
+        sched = _scheduler(backup_rt)
+        sched.tick()
+        row = _rows(backup_rt, src)[0]
+        with backup_rt.db.session() as s:
+            # the previous run, still holding its lease (a worker elsewhere is running it)
+            held = Job(runbook="backup-postgres", status="running", created_by="scheduler", worker="elsewhere",
+                       lease_expires_at=utcnow() + dt.timedelta(hours=1), started_at=utcnow())
+            s.add(held)
+            s.flush()
+            s.execute(update(BackupSchedule).where(BackupSchedule.id == row.id).values(
+                last_job_id=held.id, last_status="running", next_run_at=utcnow() - dt.timedelta(hours=1)))
+            held_id = held.id
+        assert sched.tick() == []                                   # one run at a time: not started again
+        row = _rows(backup_rt, src)[0]
+        assert row.last_job_id == held_id and row.next_run_at > utcnow()
+        fp = f"backup:{row.key}:missed"
+        with backup_rt.db.session() as s:
+            inc = s.scalar(select(Incident).where(Incident.fingerprint == fp, Incident.state.in_(ACTIVE)))
+            assert inc is not None and inc.job_id == held_id and "missed" in inc.title
+            inc_id = inc.id
+        listed = {b["name"]: b for b in backup_client.get("/api/backups", headers=viewer.headers).json()}
+        assert listed["slow"]["incident_id"] == inc_id
+        # Run now is refused too while it runs
+        r = backup_client.post(f"/api/backups/{row.id}/run", headers=operator.headers)
+        assert r.status_code == 409 and "one run at a time" in r.json()["detail"], r.text
+
+        # the held run ends; the next run succeeds and the missed-run incident is resolved by it
+        with backup_rt.db.session() as s:
+            s.execute(update(Job).where(Job.id == held_id).values(status="canceled", lease_expires_at=None))
+        r = backup_client.post(f"/api/backups/{row.id}/run", headers=operator.headers)
+        assert r.status_code == 202, r.text
+        assert wait_job(backup_rt, r.json()["job_id"]).status == "success"
+        with backup_rt.db.session() as s:
+            inc = s.get(Incident, inc_id)
+            assert inc.state == "resolved" and "a later run succeeded" in inc.resolution["action"]
+        listed = {b["name"]: b for b in backup_client.get("/api/backups", headers=viewer.headers).json()}
+        assert listed["slow"]["incident_id"] is None and listed["slow"]["last_status"] == "success"
+    finally:
+        pg.drop_database(db_name)
