@@ -13,6 +13,7 @@ from api.schemas.backups import (
     BackupPublic,
     BackupQueued,
     CheckIn,
+    RestoreIn,
     SnapshotPublic,
 )
 from api.schemas.common import Id
@@ -26,6 +27,7 @@ from controller.store.models import BackupCheck, BackupSchedule, Incident
 router = APIRouter(prefix="/api/backups", tags=["backups"])
 Runner = principal_of("backups.run")
 ACTIVE = ("open", "acknowledged")
+SIZED = 10
 
 
 def _status_text(row: BackupSchedule) -> str:
@@ -75,8 +77,11 @@ def get_backup(backup_id: Id, db: DbDep, rt: RuntimeDep):
             error = "no repository connection named in the backup's input"
         else:
             with Repository(info) as repo:
-                snaps = [SnapshotPublic(id=s["id"], short_id=s.get("short_id") or s["id"][:8], time=s["time"])
-                         for s in reversed(repo.snapshots(row.target) if row.target else [])]
+                listed = list(reversed(repo.snapshots(row.target) if row.target else []))
+                # the size each restores to (restic stats): one restic call each, so the newest few only
+                sizes = {s["id"]: repo.stats(s["id"]).get("total_size") for s in listed[:SIZED]}
+                snaps = [SnapshotPublic(id=s["id"], short_id=s.get("short_id") or s["id"][:8], time=s["time"],
+                                        size=sizes.get(s["id"])) for s in listed]
     except (ResticError, NotFound) as exc:
         error = str(exc)
     checks = db.scalars(select(BackupCheck).where(BackupCheck.backup_id == row.id)
@@ -103,4 +108,17 @@ def check_backup(backup_id: Id, body: CheckIn, request: Request, db: DbDep, rt: 
     row = _row(db, backup_id)
     request.state.audit = {"target": f"backup/{row.name}", "detail": {"kind": body.kind}}
     job = schedule.start_check(db, JobsService.of(rt), row, body.kind, by=who.user.email, role=who.role)
+    return BackupQueued(job_id=job.id, status=job.status)
+
+
+@router.post("/{backup_id}/restore", response_model=BackupQueued, status_code=202)
+def restore_backup(backup_id: int, body: RestoreIn, request: Request, db: DbDep, rt: RuntimeDep, who: Runner):
+    """Restore a snapshot with the backup's restore runbook (restore-volume, restore-postgres; their role
+    is admin). Into a new volume or database by default; over an existing one only when confirmed."""
+    row = _row(db, backup_id)
+    request.state.audit = {"target": f"backup/{row.name}",
+                           "detail": {"snapshot": body.snapshot, "into": body.into, "overwrite": body.overwrite}}
+    job = schedule.start_restore(db, JobsService.of(rt), row, snapshot=body.snapshot, into=body.into,
+                                 overwrite=body.overwrite, confirm=body.confirm, by=who.user.email, role=who.role)
+    request.state.audit["detail"]["job_id"] = job.id
     return BackupQueued(job_id=job.id, status=job.status)

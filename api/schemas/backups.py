@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from pydantic import Field
+
 from api.schemas.common import Input, Output
 
 
@@ -62,6 +64,16 @@ class BackupDetail(BackupPublic):
 
 class CheckIn(Input):
     kind: Literal["check", "restore"] = "check"
+
+
+class RestoreIn(Input):
+    """Which snapshot, and where to: a new volume or database unless `into` names an existing one,
+    which is overwritten only with `overwrite` and `confirm` repeating its name."""
+
+    snapshot: str = Field(default="latest", pattern=r"^(latest|[0-9a-f]{8,64})$")
+    into: str = Field(default="", max_length=255, pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
+    overwrite: bool = False
+    confirm: str = Field(default="", max_length=255)
 
 
 class BackupQueued(Output):

@@ -37,6 +37,7 @@ NAV = [
     ("/runbooks", "Runbooks", "runbooks"),
     ("/jobs", "Jobs", "jobs"),
     ("/incidents", "Incidents", "incidents"),
+    ("/backups", "Backups", "backups"),
     ("/infra", "Infra", "infra"),
     ("/containers", "Containers", "containers"),
     ("/logs", "Logs", "logs"),
@@ -157,6 +158,16 @@ def incident(request: Request, incident_id: int):
 @router.get("/containers")
 def containers(request: Request):
     return _page(request, "containers")
+
+
+@router.get("/backups")
+def backups(request: Request):
+    return _page(request, "backups", backup_id="")
+
+
+@router.get("/backups/{backup_id}")
+def backup(request: Request, backup_id: int):
+    return _page(request, "backups", backup_id=str(backup_id))
 
 
 @router.get("/settings")

@@ -24,14 +24,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from controller import incidents
-from controller.errors import Conflict
+from controller.errors import Conflict, Invalid
 from controller.jobs.catalog import Catalog
 from controller.store.models import FINAL, BackupCheck, BackupSchedule, Job, Manifest, Source, utcnow
 
 log = logging.getLogger(__name__)
 SCHEDULER = "scheduler"
 TARGETS = {"backup-volume": ("volume", "volume"), "backup-postgres": ("postgres", "database")}
-VERIFY = {"backup-volume": "verify-volume"}
+VERIFY = {"backup-volume": "verify-backup"}
+RESTORE = {"backup-volume": "restore-volume", "backup-postgres": "restore-postgres"}
 
 
 def trigger_for(schedule: str, timezone: str = "UTC") -> CronTrigger:
@@ -64,6 +65,29 @@ def entries_in_force(db: Session) -> Iterable[tuple[Source, Manifest]]:
                 yield source, good
 
 
+def entry_input(catalog: Catalog, runbook: str, with_: dict[str, Any], manifest_connections: dict[str, str]
+                ) -> dict[str, Any]:
+    """The inputs a `backups:` entry runs with: its `with:`, and for a runbook on a docker connection
+    the manifest's connections.swarm unless `with:` names one (as the manifest's services use it)."""
+    input = dict(with_ or {})
+    found = catalog.get(runbook)
+    if found is not None and found.connection_type == "docker" and "connection" not in input:
+        swarm = (manifest_connections or {}).get("swarm")
+        if swarm:
+            input["connection"] = swarm
+    return input
+
+
+def manifest_checker(catalog: Catalog):
+    """The `runbook_inputs` check parse_manifest takes: a `backups:` entry's inputs against its runbook's
+    schema, so a typo fails at its file:line:column when the manifest is read, not at 03:00."""
+    def check(runbook: str, with_: dict[str, Any], manifest_connections: dict[str, str]):
+        if catalog.get(runbook) is None:
+            return None
+        return catalog.validate_input(runbook, entry_input(catalog, runbook, with_, manifest_connections))
+    return check
+
+
 def sync_entries(db: Session, catalog: Catalog, now: dt.datetime | None = None) -> dict[str, int]:
     """Rows for every `backups:` entry in force; rows of entries gone are removed."""
     now = now or utcnow()
@@ -87,11 +111,7 @@ def sync_entries(db: Session, catalog: Catalog, now: dt.datetime | None = None) 
 def _upsert(db: Session, catalog: Catalog, source: Source, manifest: Manifest, desired: dict[str, Any],
             entry: dict[str, Any], key: str, now: dt.datetime) -> str:
     runbook = catalog.get(entry["runbook"])
-    input = dict(entry.get("with") or {})
-    if runbook is not None and runbook.connection_type == "docker" and "connection" not in input:
-        swarm = (desired.get("connections") or {}).get("swarm")
-        if swarm:
-            input["connection"] = swarm          # the manifest's docker connection, as its services use
+    input = entry_input(catalog, entry["runbook"], entry.get("with") or {}, desired.get("connections") or {})
     tz = str(entry.get("timezone") or "UTC")
     error = ""
     where = f"{manifest.path}: backups.{entry['name']}"
@@ -137,6 +157,8 @@ def start_run(db: Session, jobs, row: BackupSchedule, *, by: str = SCHEDULER, ro
     """Queue the backup's runbook job now (a schedule slot or Run now) and mark the row running."""
     if row.error:
         raise Conflict(f"backup {row.name} cannot run: {row.error}")
+    if row.last_job_id and db.scalar(select(Job.status).where(Job.id == row.last_job_id)) not in FINAL:
+        raise Conflict(f"backup {row.name} is running (job {row.last_job_id}); one run at a time")
     job = jobs.run_runbook(db, row.runbook, dict(row.input), user_email=by, user_role=role, trigger=trigger)
     db.execute(update(BackupSchedule).where(BackupSchedule.id == row.id)
                .values(last_job_id=job.id, last_run_at=utcnow(), last_status="running", last_error=""))
@@ -161,7 +183,15 @@ def fire_due(rt, jobs, now: dt.datetime | None = None) -> list[int]:
             if not claimed:
                 continue
             if row.last_job_id and db.scalar(select(Job.status).where(Job.id == row.last_job_id)) not in FINAL:
+                # one run at a time: this slot is missed, and says so (an incident on the backup's row)
                 log.warning("backup %s: the last run is still going; this slot is skipped", row.name)
+                incidents.open_or_update(
+                    db, f"{fingerprint(row)}:missed", title=f"Backup {row.name} missed a run", origin="backup",
+                    severity="warning", target=row.target, resource=row.name, source_id=row.source_id,
+                    job_id=row.last_job_id, detail={"backup_id": row.id, "slot": slot.isoformat()},
+                    message=f"the {slot:%Y-%m-%d %H:%M} UTC run was skipped: job {row.last_job_id} "
+                            "(the previous run) had not ended")
+                db.commit()
                 continue
             try:
                 started.append(start_run(db, jobs, row).id)
@@ -196,6 +226,10 @@ def job_finished(db: Session, job_id: int, status: str) -> None:
         row.last_snapshot_id = str(result["snapshot_id"])
         row.last_size, row.last_added = result.get("size"), result.get("added")
         row.snapshot_count = result.get("snapshots")
+        # what was wrong went away: a later run made a snapshot the repository lists
+        for suffix, cause in (("", "the backup failed"), (":missed", "a run was missed while the last one ran")):
+            incidents.resolve_by_fingerprint(db, fingerprint(row) + suffix, actor="jarvis", resolution=incidents.Resolution(
+                cause=cause, action=f"a later run succeeded: snapshot {row.last_snapshot_id[:8]}", job_id=job_id))
         return
     why = job.reason or ("the job reported no snapshot" if status == "success" else status)
     _failed(db, row, why, job_id)
@@ -219,6 +253,28 @@ def start_check(db: Session, jobs, row: BackupSchedule, kind: str, *, by: str, r
     return job
 
 
+def start_restore(db: Session, jobs, row: BackupSchedule, *, snapshot: str, into: str, overwrite: bool,
+                  confirm: str, by: str, role: str) -> Job:
+    """A backup's snapshot restored with its runbook's restore (restore-volume, restore-postgres): into a
+    new volume or database by default; over the one that was backed up (or any existing one) only with
+    overwrite and `confirm` repeating the name of what is overwritten."""
+    runbook = RESTORE.get(row.runbook)
+    if runbook is None or jobs.catalog.get(runbook) is None:
+        raise Conflict(f"backup {row.name}: no restore for {row.runbook}")
+    _, field = TARGETS[row.runbook]
+    source = str(row.input.get(field) or "")
+    target = into or (source if overwrite else "")     # overwrite without `into`: the one backed up
+    if overwrite and confirm != target:
+        raise Invalid(f"overwriting {target!r} replaces its contents: type its name to confirm",
+                      errors=[{"field": "confirm", "msg": f"type {target!r} to confirm"}])
+    keys = set(jobs.catalog.get(runbook).input.get("properties", {}))
+    input = {k: v for k, v in row.input.items() if k in keys and k not in ("into", "overwrite", "snapshot")}
+    input.update(snapshot=snapshot or "latest", overwrite=bool(overwrite))
+    if target:
+        input["into"] = target
+    return jobs.run_runbook(db, runbook, input, user_email=by, user_role=role)
+
+
 def _check_finished(db: Session, check: BackupCheck, job_id: int, status: str) -> None:
     job = db.get(Job, job_id)
     out = job.output_json or {}
@@ -230,8 +286,11 @@ def _check_finished(db: Session, check: BackupCheck, job_id: int, status: str) -
     if row is None:
         return
     row.check_status, row.checked_at, row.check_detail = check.status, utcnow(), check.detail
-    if not ok:
-        what = "repository check" if check.kind == "check" else "test restore"
+    what = "repository check" if check.kind == "check" else "test restore"
+    if ok:
+        incidents.resolve_by_fingerprint(db, f"{fingerprint(row)}:{check.kind}", actor="jarvis", resolution=incidents.Resolution(
+            cause=f"the {what} failed", action=f"a later {what} passed", job_id=job_id))
+    else:
         incidents.open_or_update(db, f"{fingerprint(row)}:{check.kind}", title=f"Backup {row.name}: {what} failed",
                                  origin="backup", severity="critical", target=row.target, resource=row.name,
                                  source_id=row.source_id, job_id=job_id, detail={"backup_id": row.id},

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from controller.manifests.checks import RunbookInputs
 from controller.manifests.loader import parse_manifest
 from controller.store.models import Manifest
 
@@ -31,13 +32,14 @@ class InForce:
     errors: list[str]             # this revision's errors (file:line:column)
 
 
-def check(raw: bytes | str, path: str, known: Collection[str] | Mapping[str, Collection[str]]):
+def check(raw: bytes | str, path: str, known: Collection[str] | Mapping[str, Collection[str]],
+          runbook_inputs: RunbookInputs | None = None):
     """(parse result or None, errors as text) for one manifest's bytes."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         return None, "", [f"{path}: not UTF-8 text"]
-    parsed = parse_manifest(text, path, known_connections=known)
+    parsed = parse_manifest(text, path, known_connections=known, runbook_inputs=runbook_inputs)
     return parsed, text, [str(e) for e in parsed.errors]
 
 
@@ -58,9 +60,11 @@ def _store(row: Manifest, parsed, errors: list[str]) -> bool:
 
 def store_and_resolve(db, source_id: int, path: str, sha: str, raw: bytes,
                       known: Collection[str] | Mapping[str, Collection[str]],
-                      history: list[str] | None, previous: str | None) -> InForce:
-    """Parse, store (or refresh) this revision's row, and find the version in force."""
-    parsed, text, errors = check(raw, path, known)
+                      history: list[str] | None, previous: str | None,
+                      runbook_inputs: RunbookInputs | None = None) -> InForce:
+    """Parse, store (or refresh) this revision's row, and find the version in force. `runbook_inputs`
+    checks the `backups:` entries against the runbook catalog."""
+    parsed, text, errors = check(raw, path, known, runbook_inputs)
     row = db.scalar(select(Manifest).where(Manifest.source_id == source_id, Manifest.path == path,
                                            Manifest.revision == sha))
     if row is None:

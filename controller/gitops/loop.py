@@ -18,12 +18,14 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import case, delete, exists, func, insert, literal, select, update
 
 from controller import connections, registry
+from controller.backups import schedule
 from controller.contract import Observations
 from controller.gitops import changes, decisions, in_force
 from controller.gitops.git import Credentials, GitError
 from controller.gitops.planner import TargetPlan, plan_manifest
 from controller.gitops.repo import Snapshot, SourceRef, snapshot
 from controller.gitops.status import sync_status
+from controller.jobs.service import JobsService
 from controller.plans import SafetyLimits
 from controller.runtime import Runtime
 from controller.store.models import (
@@ -131,6 +133,7 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         return conns[name]
 
     result.full = scope.full
+    backup_inputs = schedule.manifest_checker(JobsService.of(rt).catalog)
     summary = {"manifests": len(snap.manifests), "invalid": 0, "create": 0, "update": 0,
                "delete": 0, "scope": scope.to_dict()}
     for path, raw in sorted(snap.manifests.items()):
@@ -138,7 +141,8 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
             continue
         result.planned.append(path)
         with rt.db.session() as db:
-            state = in_force.store_and_resolve(db, source.id, path, rev.sha, raw, known, history, previous)
+            state = in_force.store_and_resolve(db, source.id, path, rev.sha, raw, known, history, previous,
+                                               backup_inputs)
         manifest, errors = state.manifest, state.errors
         fallback_rev = None if state.valid else (state.revision or rev.sha)
         if fallback_rev is not None:

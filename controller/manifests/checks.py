@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from yaml.nodes import Node
@@ -20,6 +21,12 @@ SECTION_CONNECTION = {
 }
 _CONNECTION_KIND = {"swarm": "docker", "dns": "cloudflare", "servers": "hetzner", "stacks": "portainer"}
 
+# (runbook name, `with:` inputs, the manifest's connections) -> None when no runbook has that name, else
+# the inputs' problems as [{path: "input.volume", message}]. Handed in by the caller that has a runbook
+# catalog (the manifests package knows no runbooks), so `backups:` inputs fail where they are written.
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+RunbookInputs = Callable[[str, dict[str, Any], dict[str, str]], list[dict[str, str]] | None]
+
 
 class _Report:
     def __init__(self, root: Node | None, path: str) -> None:
@@ -35,9 +42,10 @@ class _Report:
 
 def check(manifest: Manifest, root: Node | None, path: str,
           known_connections: Collection[str] | Mapping[str, Collection[str]] | None = None,
-          extra: tuple[KindSection, ...] = ()) -> list[ManifestError]:
+          extra: tuple[KindSection, ...] = (), runbook_inputs: RunbookInputs | None = None) -> list[ManifestError]:
     """`known_connections`: the connection names, or (to check `connection:NAME/KEY` references too)
-    each name with its credential keys. `extra`: the sections installed kinds bring (extensions.py)."""
+    each name with its credential keys. `extra`: the sections installed kinds bring (extensions.py).
+    `runbook_inputs`: checks `backups:` runbooks and their inputs."""
     report = _Report(root, path)
     _connections(manifest, report, known_connections, extra)
     if isinstance(known_connections, Mapping):
@@ -45,7 +53,22 @@ def check(manifest: Manifest, root: Node | None, path: str,
     _unique_names(manifest, report)
     _service_references(manifest, report)
     _dns(manifest, report)
+    if runbook_inputs is not None:
+        _backup_inputs(manifest, report, runbook_inputs)
     return report.errors
+
+
+def _backup_inputs(m: Manifest, report: _Report, runbook_inputs: RunbookInputs) -> None:
+    conns = m.connections.model_dump(exclude_none=True)
+    for index, entry in enumerate(m.backups or []):
+        problems = runbook_inputs(entry.runbook, dict(entry.with_), conns)
+        if problems is None:
+            report.add(("backups", index, "runbook"), f"backups.{entry.name}: no runbook named {entry.runbook!r}")
+            continue
+        for problem in problems:
+            steps = [int(i) if i else k for k, i in _PATH_STEP.findall(problem["path"].removeprefix("input"))]
+            shown = "with" + problem["path"].removeprefix("input")
+            report.add(("backups", index, "with", *steps), f"backups.{entry.name}.{shown}: {problem['message']}")
 
 
 def _connections(m: Manifest, report: _Report, known: set[str] | None, extra: tuple[KindSection, ...]) -> None:

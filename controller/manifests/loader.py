@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .checks import check
+from .checks import RunbookInputs, check
 from .errors import ManifestError, ParseResult
 from .extensions import kind_sections, manifest_model
 from .translate import translate
@@ -27,7 +27,7 @@ def limits_from_settings() -> Limits:
 
 
 def parse_manifest(text: str, path: str, known_connections: Collection[str] | Mapping[str, Collection[str]] | None = None,
-                   limits: Limits | None = None) -> ParseResult:
+                   limits: Limits | None = None, runbook_inputs: RunbookInputs | None = None) -> ParseResult:
     limits = limits or limits_from_settings()
     too_big = _over_size(text, path, limits.max_bytes)
     if too_big is not None:
@@ -63,7 +63,7 @@ def parse_manifest(text: str, path: str, known_connections: Collection[str] | Ma
         manifest = manifest_model(extra).model_validate(doc.data)
     except ValidationError as exc:
         return ParseResult(None, _sorted(errors + translate(exc, doc.root, path)))
-    errors += check(manifest, doc.root, path, known_connections, extra)
+    errors += check(manifest, doc.root, path, known_connections, extra, runbook_inputs)
     return ParseResult(None if errors else manifest, _sorted(errors))
 
 

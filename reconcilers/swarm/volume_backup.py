@@ -72,9 +72,9 @@ def _volume(client: docker.DockerClient, name: str, conn: ConnectionInfo) -> Any
 
 
 @contextmanager
-def stopped(client: docker.DockerClient, services: Iterable[str], timeout: int) -> Iterator[None]:
+def stopped(client: docker.DockerClient, services: Iterable[str], timeout: int) -> Iterator[dict[str, int]]:
     """Scale the services that write to a volume to 0 for the backup; back to their replicas afterwards,
-    even when the backup fails."""
+    even when the backup fails. Yields each stopped service with its replicas before."""
     before: dict[str, int] = {}
     try:
         for name in services:
@@ -83,7 +83,7 @@ def stopped(client: docker.DockerClient, services: Iterable[str], timeout: int) 
             result = runbook_ops.scale(client, name, 0, timeout)
             if result.get("failed"):
                 raise VolumeError(f"service {name} could not be stopped: {result.get('msg')}")
-        yield
+        yield before
     finally:
         for name, replicas in before.items():
             runbook_ops.scale(client, name, replicas, timeout)
@@ -96,7 +96,7 @@ def backup(input: dict[str, Any], conns: Mapping[str, ConnectionInfo]) -> dict[s
     try:
         _volume(client, volume, conn)
         with Repository(conns["repository"]) as repo, \
-                stopped(client, input.get("stop_during_backup") or [], int(input.get("stop_timeout") or 120)), \
+                stopped(client, input.get("stop_during_backup") or [], int(input.get("stop_timeout") or 120)) as paused, \
                 helper(client, input.get("helper_image") or "busybox:stable", volume, read_only=True) as box:
             def produce(out: IO[bytes]) -> None:
                 stream, _ = client.api.get_archive(box.id, MOUNT, chunk_size=CHUNK)
@@ -108,6 +108,7 @@ def backup(input: dict[str, Any], conns: Mapping[str, ConnectionInfo]) -> dict[s
     finally:
         client.close()
     return {**ops.summary(result, tag(volume), filename), "retention": retention, "snapshots": count,
+            "stopped": dict(paused),
             "msg": f"volume {volume}: snapshot {result['snapshot_id'][:8]} ({count} kept)"}
 
 

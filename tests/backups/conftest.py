@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from controller import connections
+from controller.manifests.loader import parse_manifest
 from controller.runtime import Runtime
+from controller.store.models import Manifest, Source
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +82,20 @@ def volumes(engine):
     for v in engine.volumes.list():
         if any(v.name.startswith(p) for p in made):
             v.remove(force=True)
+
+
+def manifest_with_backups(rt, backups_yaml: str, source_id: int | None = None, rev: str = "r1") -> int:
+    """A source whose revision `rev` has one valid manifest with these `backups:` entries (YAML lines)."""
+    text = f"apiVersion: jarvis/v1\nname: bk\nbackups:\n{backups_yaml}"
+    parsed = parse_manifest(text, "backups/orch.yaml")
+    assert not parsed.errors, parsed.errors
+    with rt.db.session() as s:
+        if source_id is None:
+            src = Source(name=f"src-{uuid.uuid4().hex[:6]}", url="/nowhere")
+            s.add(src)
+            s.flush()
+            source_id = src.id
+        s.add(Manifest(source_id=source_id, path="backups/orch.yaml", revision=rev, content=text, valid=True,
+                       desired=parsed.manifest.model_dump(mode="json", exclude_none=True)))
+        s.execute(update(Source).where(Source.id == source_id).values(last_revision=rev))
+    return source_id

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 
 import psycopg
 from sqlalchemy import select, update
@@ -14,26 +13,10 @@ from sqlalchemy import select, update
 from controller.backups.service import BackupScheduler
 from controller.incidents import ACTIVE
 from controller.jobs.service import JobsService
-from controller.manifests.loader import parse_manifest
-from controller.store.models import BackupSchedule, Incident, Job, Manifest, Source, utcnow
+from controller.store.models import BackupSchedule, Incident, Job, utcnow
+from tests.backups.conftest import manifest_with_backups as _manifest
 from tests.support import pg
 from tests.support.jobs import wait_job
-
-
-def _manifest(rt, backups_yaml: str, source_id: int | None = None, rev: str = "r1") -> int:
-    text = f"apiVersion: jarvis/v1\nname: bk\nbackups:\n{backups_yaml}"
-    parsed = parse_manifest(text, "backups/orch.yaml")
-    assert not parsed.errors, parsed.errors
-    with rt.db.session() as s:
-        if source_id is None:
-            src = Source(name=f"src-{uuid.uuid4().hex[:6]}", url="/nowhere")
-            s.add(src)
-            s.flush()
-            source_id = src.id
-        s.add(Manifest(source_id=source_id, path="backups/orch.yaml", revision=rev, content=text, valid=True,
-                       desired=parsed.manifest.model_dump(mode="json", exclude_none=True)))
-        s.execute(update(Source).where(Source.id == source_id).values(last_revision=rev))
-    return source_id
 
 
 def _rows(rt, source_id: int) -> list[BackupSchedule]:
@@ -119,5 +102,53 @@ def test_a_per_minute_schedule_fires_by_itself(backup_client, backup_rt, reposit
         assert job.status == "success" and job.trigger == "schedule", job.reason
         with backup_rt.db.session() as s:
             assert s.scalar(select(Job.created_by).where(Job.id == job.id)) == "scheduler"
+    finally:
+        pg.drop_database(db_name)
+
+
+def test_a_slot_that_comes_while_the_last_run_is_still_going_is_missed_loudly(backup_client, backup_rt, viewer,
+                                                                             operator, repository):
+    db_name = pg.create_database("jarvis_sched")
+    try:
+        src = _manifest(backup_rt, f"""\
+  - {{name: slow, runbook: backup-postgres, schedule: "0 3 * * *", with: {{database: {db_name}, repository: {repository}}}}}
+""")
+        sched = _scheduler(backup_rt)
+        sched.tick()
+        row = _rows(backup_rt, src)[0]
+        with backup_rt.db.session() as s:
+            # the previous run, still holding its lease (a worker elsewhere is running it)
+            held = Job(runbook="backup-postgres", status="running", created_by="scheduler", worker="elsewhere",
+                       lease_expires_at=utcnow() + dt.timedelta(hours=1), started_at=utcnow())
+            s.add(held)
+            s.flush()
+            s.execute(update(BackupSchedule).where(BackupSchedule.id == row.id).values(
+                last_job_id=held.id, last_status="running", next_run_at=utcnow() - dt.timedelta(hours=1)))
+            held_id = held.id
+        assert sched.tick() == []                                   # one run at a time: not started again
+        row = _rows(backup_rt, src)[0]
+        assert row.last_job_id == held_id and row.next_run_at > utcnow()
+        fp = f"backup:{row.key}:missed"
+        with backup_rt.db.session() as s:
+            inc = s.scalar(select(Incident).where(Incident.fingerprint == fp, Incident.state.in_(ACTIVE)))
+            assert inc is not None and inc.job_id == held_id and "missed" in inc.title
+            inc_id = inc.id
+        listed = {b["name"]: b for b in backup_client.get("/api/backups", headers=viewer.headers).json()}
+        assert listed["slow"]["incident_id"] == inc_id
+        # Run now is refused too while it runs
+        r = backup_client.post(f"/api/backups/{row.id}/run", headers=operator.headers)
+        assert r.status_code == 409 and "one run at a time" in r.json()["detail"], r.text
+
+        # the held run ends; the next run succeeds and the missed-run incident is resolved by it
+        with backup_rt.db.session() as s:
+            s.execute(update(Job).where(Job.id == held_id).values(status="canceled", lease_expires_at=None))
+        r = backup_client.post(f"/api/backups/{row.id}/run", headers=operator.headers)
+        assert r.status_code == 202, r.text
+        assert wait_job(backup_rt, r.json()["job_id"]).status == "success"
+        with backup_rt.db.session() as s:
+            inc = s.get(Incident, inc_id)
+            assert inc.state == "resolved" and "a later run succeeded" in inc.resolution["action"]
+        listed = {b["name"]: b for b in backup_client.get("/api/backups", headers=viewer.headers).json()}
+        assert listed["slow"]["incident_id"] is None and listed["slow"]["last_status"] == "success"
     finally:
         pg.drop_database(db_name)

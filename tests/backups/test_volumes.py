@@ -1,8 +1,9 @@
-"""backup-volume, restore-volume and verify-volume through the jobs engine, over a docker connection
+"""backup-volume, restore-volume and verify-backup through the jobs engine, over a docker connection
 to the real engine, into a real restic repository; a restore is checked file by file."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -65,7 +66,7 @@ def test_volume_backup_restore_into_a_new_volume_and_verify(backup_client, backu
     assert job.status == "success", job.reason
     assert _read(engine, name) == _read(engine, into)
 
-    job = wait_job(backup_rt, _run(backup_client, operator, "verify-volume", {**common, "volume": name}))
+    job = wait_job(backup_rt, _run(backup_client, operator, "verify-backup", {**common, "volume": name}))
     assert job.status == "success", job.reason
     assert job.output_json["verify"]["verified"] is True and job.output_json["verify"]["files"] == 3
     assert not [v for v in engine.volumes.list() if v.name.startswith("jarvis-verify-")]   # scratch removed
@@ -77,3 +78,35 @@ def test_a_volume_that_does_not_exist_fails_and_writes_no_snapshot(backup_client
                                    {"connection": docker_conn, "repository": repository, "volume": "jbk-missing-vol",
                                     "helper_image": HELPER}))
     assert job.status == "error" and "volume jbk-missing-vol does not exist" in job.reason
+
+
+def _replicas(engine, service: str) -> int:
+    return engine.api.inspect_service(service)["Spec"]["Mode"]["Replicated"]["Replicas"]
+
+
+def test_services_stopped_during_a_backup_are_started_again_even_when_it_fails(
+        backup_client, backup_rt, operator, engine, docker_conn, repository, volumes):
+    name = f"jbk-{uuid.uuid4().hex[:8]}"
+    volumes.append(name)
+    engine.volumes.create(name)
+    _fill(engine, name, {"state.db": "x" * 1000})
+    writer = engine.services.create(HELPER, name=f"{name}-writer", command=["sleep", "3600"],
+                                    mounts=[f"{name}:/data:rw"], labels={"jarvis.test": "backups"})
+    try:
+        common = {"connection": docker_conn, "repository": repository, "volume": name,
+                  "stop_during_backup": [writer.name], "stop_timeout": 60}
+        job = wait_job(backup_rt, _run(backup_client, operator, "backup-volume", {**common, "helper_image": HELPER}))
+        assert job.status == "success", job.reason
+        assert job.output_json["backup"]["stopped"] == {writer.name: 1}   # scaled to 0 for the backup,
+        assert _replicas(engine, writer.name) == 1                         # and back to its replicas
+        # the helper image cannot be had: the backup fails after the service was stopped; it runs again
+        job = wait_job(backup_rt, _run(backup_client, operator, "backup-volume",
+                                       {**common, "helper_image": "jarvis-test/no-such-image:1"}))
+        assert job.status == "error" and "no-such-image" in job.reason
+        assert _replicas(engine, writer.name) == 1
+    finally:
+        writer.remove()
+        for _ in range(60):      # its task's container holds the volume until Swarm removes it
+            if not engine.containers.list(all=True, filters={"label": f"com.docker.swarm.service.name={writer.name}"}):
+                break
+            time.sleep(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
@@ -69,6 +70,8 @@ class Backup(Strict):
     name: str
     runbook: str = Field(min_length=1)
     schedule: str = Field(description='Cron expression, e.g. "0 3 * * *".')
+    timezone: str | None = Field(default=None, description='IANA time zone the schedule is read in, e.g. '
+                                 '"Europe/Berlin" (default UTC).')
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
 
     @field_validator("name")
@@ -84,6 +87,17 @@ class Backup(Strict):
         fields = value.split()
         if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
             raise ValueError(f"expected a 5-field cron expression like '0 3 * * *', got {describe(value)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {describe(value)}: use an IANA name like 'Europe/Berlin'") from None
         return value
 
 
