@@ -213,6 +213,9 @@ class BaseReconciler:
     connection_type: ClassVar[str]
     connection_key: ClassVar[str]
     settings_defaults: ClassVar[Mapping[str, Any]] = {}   # every per-kind setting it reads, with its default
+    # the config of a connection to this machine's own target (Swarm: the local engine's socket): embedded
+    # Jarvis offers to create it, named "local", when `check` says it answers (controller.local_offer)
+    local_connection: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(self, context: ReconcilerContext | None = None) -> None:
         self.context = context or ReconcilerContext(kind=getattr(self, "kind", ""))

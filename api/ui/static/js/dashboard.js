@@ -146,4 +146,5 @@
   setInterval(() => { if (!document.hidden) load(); }, 10000);
   // back from another tab (e.g. Settings → Connections): show the new state at once
   document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
+  window.addEventListener("jarvis:connections-changed", () => load());   // the connection offer accepted
 })();

@@ -139,4 +139,6 @@
   }
 
   J.sources = { load, get: () => list };
+  // the connection offer accepted: the sources were asked to sync again
+  window.addEventListener("jarvis:connections-changed", () => load());
 })();
