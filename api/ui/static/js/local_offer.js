@@ -20,7 +20,7 @@
       }
       box.classList.replace("info", "ok");
       J.clear(box, el("strong", { text: `Connection ${offer.name} created.` }),
-        el("p", { text: "The sources sync again now: examples/local plans, and its plan waits for approval under GitOps → Approvals." }));
+        el("p", { text: "The sources sync again now: the manifests that name it (examples/local) are planned, and a manual plan waits for approval under GitOps → Approvals." }));
       window.dispatchEvent(new CustomEvent("jarvis:connections-changed"));
     });
     J.clear(box,
