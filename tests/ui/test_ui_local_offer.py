@@ -3,48 +3,17 @@ the docker connection `local` that examples/local needs: one click, and the open
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from playwright.sync_api import expect
 
-from controller.accounts import users
 from tests.swarm.conftest import swarm_engine  # noqa: F401  (the real engine, in swarm mode)
-from tests.ui.conftest import DESKTOP, PHONE, login_api, shoot
+from tests.ui.conftest import DESKTOP, PHONE, shoot
 
 
 @pytest.fixture
-def embedded(browser, tmp_path, swarm_engine):  # noqa: F811
-    """A server of its own over a new database: embedded, no connection yet, this host's Swarm answers."""
-    from controller.runtime import Runtime
-    from tests.conftest import make_settings
-    from tests.support import pg
-    from tests.ui.conftest import serve
-
-    name = pg.create_database("jarvis_ui_offer")
-    rt = Runtime.start(make_settings(tmp_path / "data", pg.sqlalchemy_url(name)), first_admin=False)
-    server = serve(rt)
-    contexts = []
-
-    def signed_in(role: str):
-        with rt.db.session() as db:
-            users.create(db, email := f"{role}-{secrets.token_hex(3)}@example.test", "the-password-1", role)
-        ctx = browser.new_context(base_url=server.url, viewport=DESKTOP)
-        contexts.append(ctx)
-        login_api(ctx, email, "the-password-1")
-        page = ctx.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-        return page
-
-    try:
-        yield rt, signed_in
-    finally:
-        for ctx in contexts:
-            ctx.close()
-        server.stop()
-        rt.close()
-        pg.drop_database(name)
+def embedded(fresh_site, swarm_engine):  # noqa: F811
+    """Embedded, no connection yet, and this host's Swarm answers."""
+    return fresh_site
 
 
 def test_an_admin_creates_the_local_connection_with_one_click(embedded):
