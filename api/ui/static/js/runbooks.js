@@ -85,7 +85,9 @@
     if (rb.connection_type) {
       try { connections = await J.get("/api/connections?type=" + encodeURIComponent(rb.connection_type)); } catch (e) { /* empty select says so */ }
     }
-    generated = J.schemaForm(rb.input_schema, { connectionType: rb.connection_type, connections });
+    let choices = {};
+    try { choices = (await J.get("/api/runbooks/" + encodeURIComponent(rb.name) + "/choices")).choices; } catch (e) { /* free text only */ }
+    generated = J.schemaForm(rb.input_schema, { connectionType: rb.connection_type, connections, choices });
     J.clear(J.$("#run-fields"), generated.node);
     dialog.showModal();
     const first = form.querySelector(".dialog-body input, .dialog-body select, .dialog-body textarea");
