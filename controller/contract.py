@@ -247,6 +247,9 @@ class BaseReconciler:
     # (controller/manifests/extensions.py); its `connection_key` joins `connections:` the same way
     manifest_sections: ClassVar[Mapping[str, Any]] = {}
     settings_defaults: ClassVar[Mapping[str, Any]] = {}   # every per-kind setting it reads, with its default
+    # the config of a connection to this machine's own target (Swarm: the local engine's socket): embedded
+    # Jarvis offers to create it, named "local", when `check` says it answers (controller.local_offer)
+    local_connection: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(self, context: ReconcilerContext | None = None) -> None:
         self.context = context or ReconcilerContext(kind=getattr(self, "kind", ""))

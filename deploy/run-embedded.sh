@@ -16,4 +16,6 @@ fi
 .venv/bin/pip install -q --upgrade pip >/dev/null
 .venv/bin/pip install -q -e .
 export JARVIS_DATA_DIR="${JARVIS_DATA_DIR:-$PWD/data}"
+# the token examples/local's hello-api service holds as a Docker secret; export your own to change it
+export HELLO_API_TOKEN="${HELLO_API_TOKEN:-hello-local-token}"
 exec .venv/bin/jarvis serve "$@"

@@ -20,7 +20,7 @@ from api.schemas.auth import (
     TotpDisableIn,
     TotpEnrolOut,
 )
-from controller.accounts import mfa, reset, sessions, users
+from controller.accounts import liveness, mfa, reset, sessions, users
 from controller.errors import Invalid, Unauthorized
 from controller.roles import ROLES
 from controller.security.passwords import verify_password
@@ -107,14 +107,20 @@ def me(me: Self, db: DbDep):
                  last_login_at=u.last_login_at)
 
 
-@router.post("/password", status_code=204)
-def change_password(body: PasswordChangeIn, me: Self, db: DbDep, response: Response):
-    """Change my password. All my sessions end; log in again."""
+@router.post("/password", response_model=TokenOut)
+def change_password(body: PasswordChangeIn, me: Self, request: Request, response: Response, db: DbDep,
+                    rt: RuntimeDep):
+    """Change my password. All my sessions end, and this one goes on as a fresh session: the answer
+    holds its tokens (a browser session also gets them as cookies)."""
     if not verify_password(me.user.password_hash, body.current_password):
         raise Invalid("current password is wrong", errors=[{"field": "current_password", "message": "wrong"}])
-    users.set_password(db, me.user, body.new_password)
-    response.status_code = 204
-    return response
+    tokens = sessions.change_password(db, rt.settings, rt.jwt_key, me.user, body.new_password,
+                                      sid=me.claims.sid, ip=client_ip(request))
+    liveness.for_runtime(rt).mark_ended(me.claims.sid, "password changed")
+    if request.cookies.get(ACCESS_COOKIE):
+        _set_cookies(request, response, tokens, remember=tokens.remember)
+    return TokenOut(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+                    expires_in=tokens.expires_in, scope=tokens.scope)
 
 
 @router.post("/password-reset/request", status_code=202, dependencies=[Depends(require("public"))])

@@ -7,8 +7,14 @@ from sqlalchemy import select
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
 from api.schemas.common import Id
-from api.schemas.connections import ConnectionCreate, ConnectionPublic, ConnectionTestOut, ConnectionUpdate
-from controller import connection_types, connections, registry
+from api.schemas.connections import (
+    ConnectionCreate,
+    ConnectionPublic,
+    ConnectionTestOut,
+    ConnectionUpdate,
+    LocalOfferOut,
+)
+from controller import connection_types, connections, local_offer, registry
 from controller.contract import ConnectionCheck
 from controller.gitops import recheck
 from controller.store.models import Connection, utcnow
@@ -34,6 +40,20 @@ def create_connection(body: ConnectionCreate, request: Request, db: DbDep, rt: R
                               config=body.config, credentials=body.credentials, created_by=who.user.email)
     recheck.connection_written(db, None, conn.name)   # manifests naming it are valid from now on
     return conn
+
+
+@router.get("/local-offers", response_model=list[LocalOfferOut], dependencies=[Depends(require("connections.write"))])
+def local_offers(db: DbDep, rt: RuntimeDep):
+    """Embedded only: connections to this machine's own targets that answer (the local Swarm manager),
+    while no connection named `local` exists. The dashboard and GitOps pages offer them to admins."""
+    return [LocalOfferOut(**vars(o)) for o in local_offer.offers(rt, db)]
+
+
+@router.post("/local-offers/{kind}", response_model=ConnectionPublic, status_code=201)
+def accept_local_offer(kind: str, request: Request, db: DbDep, rt: RuntimeDep, who: Writer):
+    """Creates the offered connection `local` and asks every source to sync again."""
+    request.state.audit = {"target": f"connection/{local_offer.NAME}", "detail": {"offer": kind}}
+    return local_offer.accept(rt, db, kind, who.user.email)
 
 
 @router.get("/{conn_id}", response_model=ConnectionPublic, dependencies=[Depends(require("connections.read"))])

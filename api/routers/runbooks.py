@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from api.deps import DbDep, RuntimeDep, principal_of, require
-from api.schemas.jobs import ExecuteIn, JobQueued, RunbookPublic
+from api.schemas.jobs import ExecuteIn, JobQueued, RunbookChoices, RunbookPublic
 from controller.errors import NotFound
+from controller.jobs import choices
 from controller.jobs.catalog import Runbook
 from controller.jobs.service import JobsService
 
@@ -42,6 +43,16 @@ def get_runbook(name: str, rt: RuntimeDep):
     if rb is None:
         raise NotFound(f"runbook {name!r} not found")
     return public(rb)
+
+
+@router.get("/{name}/choices", response_model=RunbookChoices, dependencies=[Depends(require("runbooks.read"))])
+def get_choices(name: str, rt: RuntimeDep, db: DbDep, connection: str | None = None):
+    """Live names for the inputs marked `x-jarvis-choices: <kind>.<collection>` (e.g. swarm.services),
+    from the last observation of that kind's targets (on `connection` when given). Free text stays allowed."""
+    rb = JobsService.of(rt).catalog.get(name)
+    if rb is None:
+        raise NotFound(f"runbook {name!r} not found")
+    return RunbookChoices(choices=choices.resolve(db, rb.input, connection))
 
 
 @router.post("/{name}/execute", response_model=JobQueued, status_code=202)

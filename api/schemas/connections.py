@@ -60,3 +60,13 @@ class ConnectionTypePublic(Output):
     def of(cls, t: ConnectionType) -> ConnectionTypePublic:
         return cls(name=t.name, title=t.title, description=t.description, config_schema=dict(t.config),
                    credentials_schema=dict(t.credentials))
+
+
+class LocalOfferOut(Output):
+    """A connection to this machine's own target that embedded Jarvis offers to create (admins only)."""
+    kind: str
+    title: str
+    name: str
+    type: str
+    config: dict[str, Any]
+    message: str = Field(description="What the kind's check found, e.g. 'swarm manager, docker 26.1.5'.")

@@ -20,6 +20,11 @@ class RunbookPublic(Output):
     source: str
 
 
+class RunbookChoices(Output):
+    """Per input asking for them (`x-jarvis-choices`), the names the last observations saw."""
+    choices: dict[str, list[str]]
+
+
 class ExecuteIn(Input):
     input: dict[str, Any] = Field(default_factory=dict)
 

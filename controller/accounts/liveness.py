@@ -96,6 +96,14 @@ class SessionLiveness:
             pass
         return reason
 
+    def mark_ended(self, sid: str, reason: str) -> None:
+        """The process that ends a session says so at once, so the caller's own next request with an
+        old token is refused now rather than within `LIVE_SECONDS`."""
+        try:
+            self.answers.put(sid, reason, ENDED_SECONDS)
+        except Exception:       # the database record decides anyway, within LIVE_SECONDS
+            pass
+
 
 def for_runtime(rt) -> SessionLiveness:
     """The process's one checker (shared answers in Redis when the deployment has it)."""

@@ -34,6 +34,7 @@ class Tokens:
     expires_in: int
     scope: str
     session_id: str
+    remember: bool = False
 
 
 def _scope(db: Session, user: User) -> str:
@@ -58,7 +59,7 @@ def issue(db: Session, settings: Settings, key: str, user: User, *, remember: bo
     days = settings.refresh_token_remember_days if remember else settings.refresh_token_days
     db.add(RefreshToken(user_id=user.id, token_hash=refresh_hash, family=family,
                         remember=remember, expires_at=utcnow() + dt.timedelta(days=days), ip=ip))
-    return Tokens(user, access, refresh, expires_in, scope, family)
+    return Tokens(user, access, refresh, expires_in, scope, family, remember)
 
 
 def login(db: Session, settings: Settings, key: str, limiter: Limiter, *, email: str, password: str,
@@ -137,6 +138,17 @@ def revoke_family(db: Session, family: str, reason: str) -> None:
                .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
     db.execute(update(UserSession).where(UserSession.id == family, UserSession.ended_at.is_(None))
                .values(ended_at=utcnow(), end_reason=reason).execution_options(synchronize_session=False))
+
+
+def change_password(db: Session, settings: Settings, key: str, user: User, password: str, *, sid: str,
+                    ip: str) -> Tokens:
+    """Sets the user's own password: every session ends (a thief's with them), and the caller goes on in
+    a fresh one, whose scope is decided anew (the first change of a one-time password lifts "self"),
+    so the old tokens can neither act nor keep saying that the password must be changed."""
+    remember = bool(db.scalar(select(RefreshToken.remember).where(RefreshToken.family == sid,
+                                                                  RefreshToken.remember.is_(True)).limit(1)))
+    users.set_password(db, user, password)     # ends all sessions first: the new one stays open
+    return issue(db, settings, key, user, remember=remember, ip=ip)
 
 
 def logout(db: Session, token: str | None, user: User, sid: str) -> None:

@@ -71,6 +71,7 @@ class SwarmReconciler(BaseReconciler):
     connection_type: ClassVar[str] = DOCKER.name
     connection_schema: ClassVar = DOCKER
     connection_key: ClassVar[str] = "swarm"
+    local_connection: ClassVar[Mapping[str, Any] | None] = {"base_url": "unix:///var/run/docker.sock"}
     runbooks_dir: ClassVar[Path] = Path(__file__).resolve().parent / "runbooks"
 
     def desired(self, manifest: Any, scope: Scope, files: Mapping[str, bytes]) -> DesiredState:

@@ -76,6 +76,41 @@ def synced_world(runtime, tmp_path, filestore_registered):
     return world
 
 
+@pytest.fixture
+def fresh_site(browser, tmp_path):
+    """A server of its own over a new database (embedded, no connection, no source) and
+    `signed_in(role)`, a page of a new user of that role signed in to it."""
+    from controller.accounts import users
+    from controller.runtime import Runtime
+    from tests.conftest import make_settings
+    from tests.support import pg
+
+    name = pg.create_database("jarvis_ui_site")
+    rt = Runtime.start(make_settings(tmp_path / "site-data", pg.sqlalchemy_url(name)), first_admin=False)
+    server = serve(rt)
+    contexts = []
+
+    def signed_in(role: str) -> Page:
+        with rt.db.session() as db:
+            users.create(db, email := f"{role}-{secrets.token_hex(3)}@example.test", "the-password-1", role)
+        ctx = browser.new_context(base_url=server.url, viewport=DESKTOP)
+        contexts.append(ctx)
+        login_api(ctx, email, "the-password-1")
+        page = ctx.new_page()
+        page.js_errors = []
+        page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+        return page
+
+    try:
+        yield rt, signed_in
+    finally:
+        for ctx in contexts:
+            ctx.close()
+        server.stop()
+        rt.close()
+        pg.drop_database(name)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:

@@ -283,9 +283,10 @@
     sec = Number(sec);
     if (sec < 1) return Math.round(sec * 1000) + " ms";
     if (sec < 60) return sec.toFixed(sec < 10 ? 1 : 0) + " s";
-    const m = Math.floor(sec / 60), s = Math.round(sec % 60);
-    if (m < 60) return m + " min " + s + " s";
-    return Math.floor(m / 60) + " h " + (m % 60) + " min";
+    // whole units say no zero part: "5 min", "2 h", not "5 min 0 s"
+    const total = Math.round(sec), m = Math.floor(total / 60), s = total % 60;
+    if (m < 60) return s ? `${m} min ${s} s` : `${m} min`;
+    return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 60)} h`;
   };
   J.bytes = (n) => {
     if (n === null || n === undefined) return "—";

@@ -164,4 +164,5 @@
   setInterval(() => { if (!document.hidden) loadContainers(); }, 30000);
   // back from another tab (e.g. Settings → Connections): show the new state at once
   document.addEventListener("visibilitychange", () => { if (!document.hidden) load(); });
+  window.addEventListener("jarvis:connections-changed", () => load());   // the connection offer accepted
 })();

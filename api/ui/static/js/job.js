@@ -10,7 +10,7 @@
   const hostSel = J.$("#log-host"), taskSel = J.$("#log-task"), follow = J.$("#log-follow");
   const hosts = new Set(), tasks = new Set();
   const steps = new Map();
-  const view = (J.jobView = { counters: [], log: null });   // read by the browser tests
+  const view = (J.jobView = { counters: [], log: null, lines: 0 });   // read by the browser tests
   let job = null, plan = null;
 
   const ACTIVE = new Set(["pending", "running"]);
@@ -89,8 +89,11 @@
     const text = J.JobLog.text(ev);
     if (!text.trim()) return;
     const kind = /failed|unreachable/.test(ev.type || "") ? "failed" : (ev.data && ev.data.changed) ? "changed" : /_ok$/.test(ev.type || "") ? "ok" : "";
+    // the gutter numbers the lines shown (events without text have none); the event's counter, which
+    // resuming a stream relies on, stays in data-counter
+    view.lines += 1;
     const line = el("span.line" + (kind ? "." + kind : ""), { dataset: { counter: ev.counter, host: ev.host || "", task: ev.task || "" } },
-      el("span.ctr", { text: ev.counter }), text.replace(/\n+$/, ""), "\n");
+      el("span.ctr", { text: view.lines, "aria-hidden": "true" }), text.replace(/\n+$/, ""), "\n");
     const h = hostSel.value, t = taskSel.value;
     if ((h && ev.host !== h) || (t && ev.task !== t)) line.classList.add("hide");
     const atBottom = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 30;

@@ -7,8 +7,11 @@
   const q = J.$("#rb-q"), cat = J.$("#rb-cat");
   const dialog = J.$("#run-dialog"), form = J.$("#run-form");
   let all = [], current = null, generated = null;
+  let connectionTypes = null;     // the types that have at least one connection (null: not known)
 
   const mayRun = (rb) => J.can("operator") && J.can(rb.role || "operator");
+  // a runbook that acts through a connection cannot run before one of its type exists
+  const missing = (rb) => rb.connection_type && connectionTypes && !connectionTypes.has(rb.connection_type);
 
   function card(rb) {
     return el("article.card.runbook", { "aria-labelledby": "rb-" + rb.name },
@@ -17,10 +20,20 @@
       el("div.row.muted",
         el("code", { text: rb.name }),
         el("span", { text: "role " + (rb.role || "operator") + " · timeout " + J.duration(rb.timeout) })),
-      mayRun(rb)
-        ? el("button.btn.primary.mutating", { type: "button", text: "Execute", "aria-label": "Execute " + (rb.title || rb.name),
-            onclick: () => open(rb) })
-        : null);
+      mayRun(rb) ? execute(rb) : null);
+  }
+
+  function execute(rb) {
+    const label = "Execute " + (rb.title || rb.name);
+    if (!missing(rb)) {
+      return el("button.btn.primary.mutating", { type: "button", text: "Execute", "aria-label": label, onclick: () => open(rb) });
+    }
+    const why = "why-" + rb.name;
+    return el("div.run-blocked",
+      el("button.btn.primary.mutating", { type: "button", text: "Execute", "aria-label": label, disabled: true, "aria-describedby": why }),
+      el("p.muted.hint", { id: why }, `Needs a ${rb.connection_type} connection, and none exists yet. `,
+        J.can("admin") ? el("a", { href: "/settings#connections", text: "Add one in Settings → Connections." })
+          : "An administrator adds one in Settings → Connections."));
   }
 
   function render() {
@@ -39,6 +52,8 @@
 
   async function load() {
     try {
+      // the connections' types (never their credentials) decide which runbooks can run now
+      J.get("/api/connections").then((list) => { connectionTypes = new Set(list.map((c) => c.type)); if (all.length) render(); }, () => {});
       all = await J.get("/api/runbooks");
     } catch (err) {
       all = [];
@@ -57,7 +72,7 @@
     render();
     if (wanted.get("run")) {
       const rb = all.find((r) => r.name === wanted.get("run"));
-      if (rb && mayRun(rb)) open(rb);
+      if (rb && mayRun(rb) && !missing(rb)) open(rb);
     }
   }
 
@@ -70,7 +85,9 @@
     if (rb.connection_type) {
       try { connections = await J.get("/api/connections?type=" + encodeURIComponent(rb.connection_type)); } catch (e) { /* empty select says so */ }
     }
-    generated = J.schemaForm(rb.input_schema, { connectionType: rb.connection_type, connections });
+    let choices = {};
+    try { choices = (await J.get("/api/runbooks/" + encodeURIComponent(rb.name) + "/choices")).choices; } catch (e) { /* free text only */ }
+    generated = J.schemaForm(rb.input_schema, { connectionType: rb.connection_type, connections, choices });
     J.clear(J.$("#run-fields"), generated.node);
     dialog.showModal();
     const first = form.querySelector(".dialog-body input, .dialog-body select, .dialog-body textarea");

@@ -2,6 +2,7 @@
    their input form with it, Settings a connection's config and credentials (GET /api/connection-types).
    Jarvis.schemaForm(schema, ctx) → {node, collect()}; collect() answers the object.
    ctx: connectionType, connections  a runbook's connection select
+        choices                      {input: [names]} for inputs marked x-jarvis-choices
         prefix        field names and error keys ("config." → data-field "config.base_url")
         values        current values to fill in (never secrets)
         stored        {key: hint} of secrets already stored: left empty they stay, an optional one can be
@@ -163,7 +164,19 @@
     }
     const input = scalarInput(fname, p, uid(fname), value !== undefined ? value : ctx.omitDefaults ? undefined : p.default);
     input.required = required;
-    const f = J.field({ label: labelOf(name, p), name: fname, required, hint: p.description || undefined, input });
+    // x-jarvis-choices: the names the last observation saw, offered as suggestions (free text stays allowed)
+    const choices = p["x-jarvis-choices"] && (ctx.choices || {})[name];
+    let list = null, hint = p.description;
+    if (choices && choices.length) {
+      list = el("datalist", { id: uid(fname + "-choices") }, choices.map((c) => el("option", { value: c })));
+      input.setAttribute("list", list.id);
+      input.autocomplete = "off";
+      hint = hint || `Observed: ${choices.length} to choose from, or type another name.`;
+    } else if (p["x-jarvis-choices"]) {
+      hint = hint || "Nothing observed yet to choose from: type the name.";
+    }
+    const f = J.field({ label: labelOf(name, p), name: fname, required, hint: hint || undefined, input });
+    if (list) f.append(list);
     return { node: f, collect: () => readScalar(input, p) };
   }
 

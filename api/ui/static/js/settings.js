@@ -28,8 +28,11 @@
     if (!pwForm.checkValidity()) return pwForm.reportValidity();
     if (pwForm.new_password.value !== pwForm.confirm.value) return J.showErrors(pwForm, { fields: { confirm: "the two passwords differ" } });
     try {
-      await J.post("/api/auth/password", { current_password: pwForm.current_password.value, new_password: pwForm.new_password.value });
-      location.assign("/login");
+      // the answer's fresh session is already in the cookies: the old one (and every other) ended
+      const fresh = await J.post("/api/auth/password", { current_password: pwForm.current_password.value, new_password: pwForm.new_password.value });
+      if (fresh.scope === "full") return location.assign("/dashboard");
+      location.assign("/settings#account");   // still confined: two-factor is required for the role
+      location.reload();
     } catch (err) {
       J.showErrors(pwForm, err);
     }

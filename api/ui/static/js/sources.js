@@ -28,7 +28,8 @@
   function describe(s) {
     return el("td",
       el("div.row", el("strong", { text: s.name }), s.enabled ? null : el("span.badge.plain", { text: "disabled" })),
-      el("div.muted.mono.wrap", { text: s.url + " @ " + s.branch }),
+      // no branch: a folder read as saved on disk (the embedded examples/), not a branch of a repository
+      el("div.muted.mono.wrap", { text: s.branch ? s.url + " @ " + s.branch : s.url + " (files as saved on disk)" }),
       el("div.muted.small", { text: "paths: " + (s.paths || []).join(", ") + " · every " + J.duration(s.poll_interval) },
         s.connection ? " · via " + s.connection : null,
         s.has_webhook_secret ? [" · ", el("span.badge.plain.ok", { text: "secret set" })] : null));
@@ -139,4 +140,6 @@
   }
 
   J.sources = { load, get: () => list };
+  // the connection offer accepted: the sources were asked to sync again
+  window.addEventListener("jarvis:connections-changed", () => load());
 })();
