@@ -19,6 +19,7 @@ import time
 import uuid
 from urllib.parse import parse_qsl
 
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 
@@ -112,7 +113,12 @@ class RequestMiddleware:
         if length and length.isdigit() and int(length) > self.max_body:
             return await refuse(413, too_large)
         if not path.startswith(("/static", "/healthz", "/readyz")):
-            wait = self.runtime.limiter.hit(self._limit_key(headers, ip), self.runtime.settings.requests_per_minute, 60)
+            try:
+                wait = self.runtime.limiter.hit(self._limit_key(headers, ip), self.runtime.settings.requests_per_minute, 60)
+            except RedisError:   # the limits live in Redis (full stack): unavailable, not broken
+                log.error("redis unavailable", extra={"event": "redis.unavailable"})
+                return await refuse(503, {"detail": "queue unavailable", "code": "unavailable"},
+                                    extra=[(b"retry-after", b"5")])
             if wait:
                 return await refuse(429, {"detail": "too many requests", "code": "rate_limited"},
                                     extra=[(b"retry-after", str(wait).encode())])
@@ -165,6 +171,12 @@ class RequestMiddleware:
                     extra={"event": "http.request", "method": method, "path": path, "status": status,
                            "ms": round(elapsed * 1000, 2), "ip": ip})
 
+    def _anonymous_refusals_exceeded(self, ip: str) -> bool:
+        try:
+            return bool(self.runtime.limiter.hit(f"audit-anon:{ip}", ANONYMOUS_REFUSALS_AUDITED_PER_MINUTE, 60))
+        except RedisError:   # Redis away: the refusal is audited rather than lost
+            return False
+
     def _limit_key(self, headers: dict[str, str], ip: str) -> str:
         """`tok:<jti>` for a request whose access token verifies (the same key an authenticated caller
         is known by everywhere), else `ip:<client ip>`."""
@@ -186,8 +198,7 @@ class RequestMiddleware:
             return
         uid, email, role = state.get("actor") or (extra.get("user_id"), extra.get("user_email", ""),
                                                    extra.get("role", ""))
-        if uid is None and status >= 400 and self.runtime.limiter.hit(
-                f"audit-anon:{ip}", ANONYMOUS_REFUSALS_AUDITED_PER_MINUTE, 60):
+        if uid is None and status >= 400 and self._anonymous_refusals_exceeded(ip):
             return
         actor = audit.Actor(user_id=uid, email=email, role=role, ip=ip)
         result = ("success" if status < 400 else "denied" if status in (401, 403, 429)

@@ -37,13 +37,13 @@ class Site(World):
             apiVersion: jarvis/v1
             name: app
             policy: {{sync: manual, prune: false}}
-            connections: {{stacks: {self.conn_name}, dns: {self.cf}}}
+            connections: {{filestore: {self.conn_name}, dns: {self.cf}}}
             dns:
               - zone: example.com
                 records:
                   - {{name: www, type: A, content: 192.0.2.10}}
                   - {{name: "@", type: TXT, content: "v=spf1 -all"}}
-            """) + zones + "stacks:\n  - {name: web, endpoint: prod, compose: c.yml}\n"
+            """) + zones + "filestore:\n  - {name: web, endpoint: prod, compose: c.yml}\n"
 
     def drift(self) -> dict[str, tuple[str, str]]:
         """(status, error) by resource ('' for a target's own error row) of this source's Cloudflare target."""

@@ -99,7 +99,7 @@ def test_records_of_a_zone_not_visible_are_unknown_and_plan_nothing(rt, emulator
     w = Site(rt, tmp_path, emulator, token=limited)
     seed_in_sync(emulator, w.source_name)
     hidden = "  - zone: example.org\n    records:\n      - {name: mail, type: A, content: 192.0.2.25}\n"
-    w.push(text=w.with_dns().replace("stacks:\n", hidden + "stacks:\n", 1), message="two zones")
+    w.push(text=w.with_dns().replace("filestore:\n", hidden + "filestore:\n", 1), message="two zones")
     result = w.sync()
     assert result.error == ""
 
@@ -125,7 +125,7 @@ def test_rows_of_a_target_no_manifest_declares_any_more_are_removed(rt, api, emu
 
     # still naming the connection (so `prune` could delete what it owned): declared, no records left
     full = w.with_dns()
-    no_records = full[:full.index("\ndns:\n") + 1] + full[full.index("\nstacks:\n") + 1:]
+    no_records = full[:full.index("\ndns:\n") + 1] + full[full.index("\nfilestore:\n") + 1:]
     assert f"dns: {w.cf}" in no_records and "zone:" not in no_records
     w.push(text=no_records, message="no records")
     assert w.sync().error == ""

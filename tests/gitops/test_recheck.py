@@ -23,7 +23,7 @@ def manifests(client, who, w: World) -> dict:
 
 
 def naming(w: World, conn: str, stacks: dict) -> str:
-    return w.manifest(stacks).replace(f"stacks: {w.conn_name}}}", f"stacks: {conn}}}")
+    return w.manifest(stacks).replace(f"filestore: {w.conn_name}}}", f"filestore: {conn}}}")
 
 
 def sync_requested(w: World) -> str | None:
@@ -144,7 +144,7 @@ def test_a_changed_credential_key_rechecks_the_references_to_it(client, admin, v
         "config": {"base_url": f"unix://{tmp_path}/no-engine.sock"}})
     assert r.status_code == 201, r.text
     ref = f'secrets:\n  deploy_key: {{from: "connection:{repo}/ssh_private_key"}}\n'
-    text = w.manifest({"web": {}}, extra=ref).replace(f"{{stacks: {w.conn_name}}}", f"{{stacks: {w.conn_name}, swarm: {dock}}}")
+    text = w.manifest({"web": {}}, extra=ref).replace(f"{{filestore: {w.conn_name}}}", f"{{filestore: {w.conn_name}, swarm: {dock}}}")
     head = w.push(text=text, message="a secret from a key not stored yet")
     assert w.sync().error == ""
     m = manifests(client, viewer, w)
