@@ -266,7 +266,7 @@ def start_restore(db: Session, jobs, row: BackupSchedule, *, snapshot: str, into
     target = into or (source if overwrite else "")     # overwrite without `into`: the one backed up
     if overwrite and confirm != target:
         raise Invalid(f"overwriting {target!r} replaces its contents: type its name to confirm",
-                      errors=[{"field": "confirm", "msg": f"type {target!r} to confirm"}])
+                      errors=[{"field": "confirm", "message": f"type {target!r} to confirm"}])
     keys = set(jobs.catalog.get(runbook).input.get("properties", {}))
     input = {k: v for k, v in row.input.items() if k in keys and k not in ("into", "overwrite", "snapshot")}
     input.update(snapshot=snapshot or "latest", overwrite=bool(overwrite))

@@ -130,11 +130,10 @@ class VpsReconciler(BaseReconciler):
         state.update(state=status, drift=found, error=f"hardening check failed: {error}" if error else "")
         return state
 
-    def plan(self, manifest: Any, scope: Scope, files: Mapping[str, bytes], connection: ConnectionInfo, *,
-             target: str, prune: bool) -> Planned:
-        """The base's sequence, with the servers observe refused taken out of the desired side, so
-        they show as their error and never as in sync."""
-        planned = super().plan(manifest, scope, files, connection, target=target, prune=prune)
+    def plan(self, *args: Any, **kwargs: Any) -> Planned:
+        """The base's sequence (whatever it is handed, passed on as it is), with the servers observe
+        refused taken out of the desired side, so they show as their error and never as in sync."""
+        planned = super().plan(*args, **kwargs)
         invalid = set(planned.live.health.get("invalid") or ())
         kept = tuple(r for r in planned.desired.resources if r.name not in invalid)
         return Planned(dataclasses.replace(planned.desired, resources=kept), planned.live, planned.changes)

