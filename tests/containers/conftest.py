@@ -6,13 +6,13 @@ forwards to the same engine."""
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 
 import pytest
 
 from controller import connections
 from tests.portainer.conftest import API_KEY, emulator  # noqa: F401  (the emulator fixture)
+from tests.support.waiting import wait_for
 
 SECRET_VALUE = "hunter2-never-shown"
 # sh as PID 1 with a TERM trap: a restart stops it at once instead of after the grace period
@@ -24,16 +24,6 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def wait_for(predicate, what: str, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def container():
     """A running container (its id and name) whose first three log lines are written."""
@@ -43,7 +33,7 @@ def container():
                  "-v", f"{volume}:/data", "--health-cmd", "true", "--health-interval", "1s",
                  "-p", "127.0.0.1::80", "jarvis-test/sleep:1", "/bin/sh", "-c", SCRIPT)
     wait_for(lambda: "out-two" in subprocess.run(["docker", "logs", cid], capture_output=True, text=True).stdout,
-             "the container's first lines")
+             "the container's first lines", timeout=90)
     yield {"id": cid, "name": name, "volume": volume}
     subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
     subprocess.run(["docker", "volume", "rm", volume], capture_output=True)

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from controller import connections
 from controller.store.models import AuditEntry
 from tests.emulators.portainer.server import INACTIVE
+from tests.support.waiting import wait_for
 
-from .conftest import SECRET_VALUE, docker, wait_for
+from .conftest import SECRET_VALUE, docker
 
 
 def _find(tree: dict, connection: str, cid: str) -> tuple[dict, dict, dict, dict]:
@@ -52,7 +53,7 @@ def test_the_list_groups_containers_by_environment_stack_and_service(client, vie
     emulator.create_stack(1, {"name": stack, "stackFileContent": compose, "swarmID": emulator.swarm_id(),
                               "env": []}, "admin")
     task = wait_for(lambda: docker("ps", "-q", "--no-trunc", "--filter", f"label=com.docker.stack.namespace={stack}"),
-                    "the stack's task container")
+                    "the stack's task container", timeout=90)
     with runtime.db.session() as db:
         down = connections.create(db, runtime.secrets, name=f"down-{uuid.uuid4().hex[:6]}", type="docker",
                                   environment="test", config={"base_url": "tcp://127.0.0.1:9", "tls": False},

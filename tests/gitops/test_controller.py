@@ -16,16 +16,7 @@ from controller.gitops.service import Controller, request_sync
 from controller.store.models import Lease, PlanRow, ReconcileRun, Source
 from tests.gitops.conftest import World
 from tests.support import pg
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached in {timeout}s")
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
