@@ -294,27 +294,10 @@ def bench_webhook(stack: Stack, runs: int, samples: int) -> None:
     for run in range(runs):
         plan_ms, sync_ms = [], []
         for _ in range(samples):
-            sha, path = stack.push(n)
+            plan, sync, _summary = timed_push(stack, n)
             n += 1
-            began = time.perf_counter()
-            stack.webhook(sha, path)
-            plan_at = sync_at = None
-            deadline = time.monotonic() + 120
-            while sync_at is None and time.monotonic() < deadline:
-                if plan_at is None and stack.sql("select 1 from plans where source_id = %s and revision = %s and "
-                                                 "manifest_path = %s", stack.source_id, sha, path):
-                    plan_at = time.perf_counter()
-                if stack.sql("select 1 from reconcile_runs where source_id = %s and revision = %s and "
-                             "finished_at is not null", stack.source_id, sha):
-                    sync_at = time.perf_counter()
-                    plan_at = plan_at or sync_at
-                else:
-                    time.sleep(0.005)
-            if sync_at is None:
-                raise RuntimeError(f"no sync of {sha} within 120 s")
-            plan_ms.append((plan_at - began) * 1000)
-            sync_ms.append((sync_at - began) * 1000)
-            stack.wait_idle()
+            plan_ms.append(plan)
+            sync_ms.append(sync)
         per_run.append((pct(plan_ms, 50), pct(plan_ms, 99), pct(sync_ms, 50), pct(sync_ms, 99)))
         print(f"  webhook run {run + 1}: {samples} pushes, POST -> plan row stored p50 {per_run[-1][0]:.0f} ms "
               f"p99 {per_run[-1][1]:.0f} ms; POST -> sync of all manifests finished p50 {per_run[-1][2]:.0f} ms "
