@@ -23,20 +23,30 @@ def _started(cid: str) -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
-def _open_page(page, context, user, container):  # noqa: F811
+def _row(page, ref: str, connection: str):
+    """The container's row under this test's connection: other tests' connections to the same local
+    engine list the same container under their own names, so a ref alone is not one row."""
+    return page.locator(f'tr.ctr-row[data-ref="{ref}"][data-connection="{connection}"]')
+
+
+def _open_page(page, context, user, container, connection):  # noqa: F811
     login_api(context, user.email, user.password)
     page.goto("/containers")
-    row = page.locator(f'tr.ctr-row[data-ref="{container["id"]}"]')
+    row = _row(page, container["id"], connection)
     expect(row).to_be_visible(timeout=WAIT)
     return row
 
 
 def test_operator_finds_inspects_and_restarts_a_container(page, context, make_user, container, docker_conn):  # noqa: F811
     operator = make_user("operator")
-    row = _open_page(page, context, operator, container)
+    row = _open_page(page, context, operator, container, docker_conn)
     expect(page.locator("#ctr-tree")).to_contain_text(docker_conn)
     expect(row).to_contain_text("jarvis-test/sleep:1")
     page.get_by_label("Search", exact=True).fill(container["name"])
+    # the search leaves only this container (listed once per connection to this engine) ...
+    expect(page.locator(f'tr.ctr-row:not([data-ref="{container["id"]}"])')).to_have_count(0)
+    # ... and choosing its environment in the tree leaves one row
+    page.locator("#ctr-tree button.tree-item", has_text=docker_conn).first.click()
     expect(page.locator("tr.ctr-row")).to_have_count(1)
     shoot(page, "containers-list-1440")
 
@@ -67,7 +77,7 @@ def test_viewer_reads_the_log_and_has_no_restart_and_the_phone_layout(page, cont
                                                                       docker_conn):  # noqa: F811
     viewer = make_user("viewer")
     page.set_viewport_size(PHONE)
-    row = _open_page(page, context, viewer, container)
+    row = _open_page(page, context, viewer, container, docker_conn)
     page.get_by_label("Search", exact=True).fill(container["name"])
     shoot(page, "containers-list-390")
     row.click()
@@ -102,7 +112,7 @@ def test_the_dashboard_counts_containers_with_errors_and_leads_to_them(page, con
     shoot(page, "dashboard-container-errors-1440")
     page.locator("#w-containers").click()
     expect(page).to_have_url(re.compile(r"/containers\?state=errors$"))
-    row = page.locator(f'tr.ctr-row[data-ref="{failed_container["id"]}"]')
+    row = _row(page, failed_container["id"], docker_conn)
     expect(row).to_be_visible(timeout=WAIT)
     expect(row).to_contain_text("exited")
     expect(page.locator("tr.ctr-row .badge", has_text="running")).to_have_count(0)
