@@ -51,9 +51,9 @@
   }
 
   async function load() {
+    // the connections' types (never their credentials) decide which runbooks can run now
+    const types = J.get("/api/connections").then((list) => { connectionTypes = new Set(list.map((c) => c.type)); if (all.length) render(); }, () => {});
     try {
-      // the connections' types (never their credentials) decide which runbooks can run now
-      J.get("/api/connections").then((list) => { connectionTypes = new Set(list.map((c) => c.type)); if (all.length) render(); }, () => {});
       all = await J.get("/api/runbooks");
     } catch (err) {
       all = [];
@@ -71,6 +71,7 @@
     if (cats.includes(wanted.get("category"))) cat.value = wanted.get("category");
     render();
     if (wanted.get("run")) {
+      await types;      // a ?run= link opens the dialog only once it is known that the runbook can run
       const rb = all.find((r) => r.name === wanted.get("run"));
       if (rb && mayRun(rb) && !missing(rb)) open(rb);
     }
