@@ -88,17 +88,19 @@ def containers_tree(conns: Sequence[ConnectionInfo]) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def _engine_for(conn: ConnectionInfo, ref: str) -> Iterator[tuple[Environment, Engine, str]]:
+def _engine_for(conn: ConnectionInfo, ref: str, what: str = "container") -> Iterator[tuple[Environment, Engine, str]]:
+    """The environment `ref` names (`<endpoint id>:` first on a Portainer connection), its engine and the
+    container id or stack name after the endpoint."""
     opener = OPENERS.get(conn.type)
     if opener is None:
-        raise NotFound(f"connection {conn.name!r} is a {conn.type} connection: it has no containers")
+        raise NotFound(f"connection {conn.name!r} is a {conn.type} connection: it has no {what}s")
     endpoint, sep, cid = ref.rpartition(":")
     if not cid or len(cid) > 128 or not cid.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise Invalid(f"not a container id: {ref!r}")
+        raise Invalid(f"not a {what} id: {ref!r}")
     with opener(conn) as envs:
         if not sep and any(env.endpoint is not None for env, _ in envs):
-            raise Invalid(f"connection {conn.name!r} serves several environments: address a container as "
-                          f"<endpoint id>:<container id>, got {ref!r}")
+            raise Invalid(f"connection {conn.name!r} serves several environments: address a {what} as "
+                          f"<endpoint id>:<{what} {'name' if what == 'stack' else 'id'}>, got {ref!r}")
         for env, engine in envs:
             if (not sep and env.endpoint is None) or (sep and env.endpoint is not None and str(env.endpoint) == endpoint):
                 yield env, engine, cid
