@@ -1,5 +1,5 @@
 """/api/containers: the live containers of every docker and portainer connection, a container's
-detail and logs (viewers), and a restart (operators, audited)."""
+detail and logs (viewers), a restart and a stack's redeploy (operators, audited)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from api.deps import DbDep, RuntimeDep, require
-from api.schemas.containers import ContainerDetailOut, ContainerLogsOut, ContainerOut, ContainersOut
+from api.schemas.containers import (
+    ContainerDetailOut,
+    ContainerLogsOut,
+    ContainerOut,
+    ContainersOut,
+    StackRedeployOut,
+)
 from controller import connections
 from controller.contract import ConnectionInfo
 from controller.store.models import Connection
@@ -66,3 +72,17 @@ def restart_container(connection: str, ref: str, request: Request, db: DbDep, rt
                            "detail": {"name": after["name"], "stack": after["stack"],
                                       "environment": after["environment"], "started": str(after["started"])}}
     return after
+
+
+@router.post("/{connection}/stacks/{ref}/redeploy", response_model=StackRedeployOut,
+             dependencies=[Depends(require("containers.restart"))])
+def redeploy_stack(connection: str, ref: str, request: Request, db: DbDep, rt: RuntimeDep):
+    """Every service of the stack rolled with its own spec (Swarm), or every container of the compose
+    project restarted. `ref` is the stack's name, `<endpoint id>:<name>` on a Portainer connection."""
+    request.state.audit = {"target": f"stack/{connection}/{ref}"}
+    done = containers.redeploy_stack(_info(db, rt, connection), ref)
+    request.state.audit = {"target": f"stack/{connection}/{ref}",
+                           "detail": {"environment": done["environment"], "mode": done["mode"],
+                                      "services": [s["name"] for s in done["services"]],
+                                      "containers": [c["name"] for c in done["containers"]]}}
+    return done

@@ -103,3 +103,28 @@ class ContainerLogsOut(Output):
     connection: str
     ref: str
     lines: list[LogLineOut]
+
+
+class RolledServiceOut(Output):
+    id: str
+    name: str
+    force_update: int = Field(description="The service's ForceUpdate after the redeploy: its tasks are replaced.")
+
+
+class RestartedContainerOut(Output):
+    id: str
+    name: str
+    state: str
+    started: datetime | None = None
+
+
+class StackRedeployOut(Output):
+    connection: str
+    environment: str
+    stack: str
+    ref: str
+    mode: Literal["swarm", "compose"] = Field(description="swarm: every service rolled with its own spec "
+                                                          "(docker service update --force); compose: every "
+                                                          "container of the project restarted.")
+    services: list[RolledServiceOut]
+    containers: list[RestartedContainerOut]

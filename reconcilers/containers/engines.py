@@ -1,4 +1,4 @@
-"""One Docker Engine API per environment, the same five calls whichever way the engine is reached.
+"""One Docker Engine API per environment, the same calls whichever way the engine is reached.
 
 A docker connection's engine is opened with the Swarm kind's client (`reconcilers.swarm.engine`); a
 Portainer environment is reached through Portainer's Docker proxy (`/api/endpoints/{id}/docker/...`)
@@ -9,6 +9,7 @@ lines prefixed by their RFC 3339 timestamp.
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,16 @@ class Engine(Protocol):
     def logs(self, cid: str, stream: str, *, tail: int | None, since: datetime | None,
              until: datetime | None, tty: bool) -> bytes: ...
     def restart(self, cid: str) -> None: ...
+    # a stack's services (Swarm): [] when the engine is not a Swarm manager
+    def services(self, label: str) -> list[dict[str, Any]]: ...
+    def inspect_service(self, sid: str) -> dict[str, Any]: ...
+    def update_service(self, sid: str, version: int, spec: dict[str, Any]) -> None: ...
+    def containers_labelled(self, label: str) -> list[dict[str, Any]]: ...
+
+
+def _not_manager(status: int | None, text: str) -> bool:
+    """The engine's answer to a Swarm call on a node that manages no Swarm (503)."""
+    return status == 503 and ("swarm" in text.lower() or "manager" in text.lower())
 
 
 @dataclass(frozen=True)
@@ -56,11 +67,11 @@ class DockerEngine:
     def __init__(self, client: docker.DockerClient, label: str):
         self.api, self.label = client.api, label
 
-    def _call(self, what: str, fn, *args, **kwargs):
+    def _call(self, what: str, fn, *args, missing: str = "container", **kwargs):
         try:
             return fn(*args, **kwargs)
         except docker.errors.NotFound:
-            raise NotFound(f"no container {args[0]!r} on {self.label}") from None
+            raise NotFound(f"no {missing} {args[0] if args else ''!r} on {self.label}") from None
         except docker.errors.APIError as exc:
             raise TargetUnavailable(f"{self.label}: {what}: {exc.explanation or exc}") from None
         except (docker.errors.DockerException, OSError) as exc:
@@ -87,6 +98,28 @@ class DockerEngine:
 
     def restart(self, cid: str) -> None:
         self._call("restart", self.api.restart, cid, timeout=RESTART_GRACE)
+
+    def services(self, label: str) -> list[dict[str, Any]]:
+        try:
+            return self.api.services(filters={"label": label})
+        except docker.errors.APIError as exc:
+            if _not_manager(exc.status_code, str(exc.explanation or exc)):
+                return []
+            raise TargetUnavailable(f"{self.label}: list services: {exc.explanation or exc}") from None
+        except (docker.errors.DockerException, OSError) as exc:
+            raise TargetUnavailable(f"{self.label}: list services: {exc}") from None
+
+    def inspect_service(self, sid: str) -> dict[str, Any]:
+        return self._call("inspect service", self.api.inspect_service, sid, missing="service")
+
+    def update_service(self, sid: str, version: int, spec: dict[str, Any]) -> None:
+        # the spec as read, sent back whole (the SDK's keyword form would rebuild it from parts)
+        url = self.api._url("/services/{0}/update", sid)
+        self._call("update service", lambda _sid: self.api._result(
+            self.api._post_json(url, data=spec, params={"version": version}), True), sid, missing="service")
+
+    def containers_labelled(self, label: str) -> list[dict[str, Any]]:
+        return self._call("list containers", self.api.containers, all=True, filters={"label": label})
 
 
 class PortainerEngine:
@@ -123,6 +156,30 @@ class PortainerEngine:
 
     def restart(self, cid: str) -> None:
         self._get(f"/containers/{cid}/restart", {"t": RESTART_GRACE}, method="POST")
+
+    def services(self, label: str) -> list[dict[str, Any]]:
+        try:
+            return self.client.docker(self.endpoint, "GET", "/services",
+                                      params={"filters": json.dumps({"label": [label]})}).json()
+        except PortainerError as exc:
+            if _not_manager(exc.status, str(exc)):
+                return []
+            raise TargetUnavailable(f"{self.label}: {exc}") from None
+
+    def inspect_service(self, sid: str) -> dict[str, Any]:
+        return self._get(f"/services/{sid}").json()
+
+    def update_service(self, sid: str, version: int, spec: dict[str, Any]) -> None:
+        try:
+            self.client.docker(self.endpoint, "POST", f"/services/{sid}/update", params={"version": version},
+                               json_body=spec)
+        except PortainerError as exc:
+            if exc.status == 404:
+                raise NotFound(f"{self.label}: {exc}") from None
+            raise TargetUnavailable(f"{self.label}: {exc}") from None
+
+    def containers_labelled(self, label: str) -> list[dict[str, Any]]:
+        return self._get("/containers/json", {"all": "1", "filters": json.dumps({"label": [label]})}).json()
 
 
 def demultiplex(raw: bytes) -> bytes:

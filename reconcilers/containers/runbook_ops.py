@@ -1,4 +1,4 @@
-"""The container runbooks' one step: `python -m reconcilers.containers.runbook_ops restart|logs`.
+"""The container runbooks' one step: `python -m reconcilers.containers.runbook_ops restart|logs|redeploy`.
 
 A runbook's playbook runs it with the job's connection (`jarvis_connection`, its credentials in the
 environment: controller.jobs.step_connection) and records the JSON it prints. It calls the same
@@ -18,6 +18,7 @@ from controller.errors import JarvisError
 from controller.jobs import step_connection
 
 from .service import container_logs, restart_container
+from .stacks import redeploy_stack, wait_rolled
 
 
 def restart(conn: ConnectionInfo, ref: str) -> dict[str, Any]:
@@ -38,11 +39,21 @@ def logs(conn: ConnectionInfo, ref: str, lines: int, artifact_dir: str) -> dict[
     return {"failed": False, "msg": f"container {ref}: {len(text)} log lines", "lines": text, "artifact": name}
 
 
+def redeploy(conn: ConnectionInfo, ref: str, timeout: int) -> dict[str, Any]:
+    done = redeploy_stack(conn, ref)
+    waited = wait_rolled(conn, done, timeout)
+    return {**waited, "stack": {k: done[k] for k in ("stack", "environment", "mode")},
+            "services": [s["name"] for s in done["services"]],
+            "containers": [{"name": c["name"], "started": str(c["started"])} for c in done["containers"]]}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="reconcilers.containers.runbook_ops")
-    p.add_argument("op", choices=["restart", "logs"])
-    p.add_argument("--ref", required=True, help="the container id (<endpoint id>:<container id> on Portainer)")
+    p.add_argument("op", choices=["restart", "logs", "redeploy"])
+    p.add_argument("--ref", required=True, help="the container id or, to redeploy, the stack name "
+                                                "(<endpoint id>: first on Portainer)")
     p.add_argument("--lines", type=int, default=100)
+    p.add_argument("--timeout", type=int, default=300, help="redeploy: seconds to wait for the services to roll")
     p.add_argument("--connection", required=True, help="the job's jarvis_connection, as JSON")
     p.add_argument("--artifact-dir", help="logs: the job's artifact folder (jarvis_artifacts_dir)")
     a = p.parse_args(argv)
@@ -50,16 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         conn = step_connection.read(a.connection)
         if a.op == "restart":
             result = restart(conn, a.ref)
+        elif a.op == "redeploy":
+            result = redeploy(conn, a.ref, max(10, a.timeout))
         elif not a.artifact_dir:
             result = {"failed": True, "msg": "logs: --artifact-dir (the job's artifact folder) is required"}
         else:
             result = logs(conn, a.ref, max(1, min(a.lines, 10000)), a.artifact_dir)
     except JarvisError as exc:      # not found, unreachable, refused: in words
-        result = {"failed": True, "msg": f"container {a.ref}: {a.op} failed: {exc.message}"}
+        result = {"failed": True, "msg": f"{_noun(a.op)} {a.ref}: {a.op} failed: {exc.message}"}
     except Exception as exc:  # the runbook's output says what failed, in words
-        result = {"failed": True, "msg": f"container {a.ref}: {a.op} failed: {type(exc).__name__}: {exc}"}
+        result = {"failed": True, "msg": f"{_noun(a.op)} {a.ref}: {a.op} failed: {type(exc).__name__}: {exc}"}
     print(json.dumps(result))
     return 1 if result.get("failed") else 0
+
+
+def _noun(op: str) -> str:
+    return "stack" if op == "redeploy" else "container"
 
 
 if __name__ == "__main__":

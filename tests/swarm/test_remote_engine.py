@@ -130,7 +130,9 @@ def test_an_apply_job_reaches_the_remote_engine(rt, remote, tmp_path, swarm_engi
 
 def test_every_swarm_runbook_reaches_the_remote_engine(rt, remote, swarm_engine):
     conn, service = _connection(rt, remote), f"remote-rb-{uuid.uuid4().hex[:6]}"
-    swarm_engine.services.create("jarvis-test/httpd:1", name=service, labels={"jarvis.source": "test-src"},
+    stack = f"remote-stack-{uuid.uuid4().hex[:6]}"      # the service is a stack of one, for stack-redeploy
+    swarm_engine.services.create("jarvis-test/httpd:1", name=service,
+                                 labels={"jarvis.source": "test-src", "com.docker.stack.namespace": stack},
                                  update_config=docker.types.UpdateConfig(monitor=1_000_000_000))
     jobs = jobs_service(rt)
     service_id = swarm_engine.api.inspect_service(service)["ID"]
@@ -138,7 +140,8 @@ def test_every_swarm_runbook_reaches_the_remote_engine(rt, remote, swarm_engine)
     def run(name: str, **extra):
         remote.log.clear()
         with rt.db.session() as db:
-            job = jobs.run_runbook(db, name, {"connection": conn, "service": service, **extra},
+            job = jobs.run_runbook(db, name, {"connection": conn, **({} if "stack" in extra else {"service": service}),
+                                              **extra},
                                    user_email="ops@example.test", user_role="operator")
         done = wait_job(rt, job.id, timeout=240)
         assert done.status == "success", f"{name}: {done.reason}"
@@ -163,6 +166,11 @@ def test_every_swarm_runbook_reaches_the_remote_engine(rt, remote, swarm_engine)
     out = run("swarm-logs", lines=5)
     assert len(out["lines"]) <= 5
     assert remote.log.matching(f"GET /services/({service_id}|{service})/logs"), remote.log.requests
+
+    before = spec()["TaskTemplate"].get("ForceUpdate", 0)
+    assert run("stack-redeploy", stack=stack, wait_seconds=120)["msg"] == f"stack {stack}: 1 services rolled"
+    assert spec()["TaskTemplate"]["ForceUpdate"] == before + 1
+    assert remote.log.matching(f"POST /services/({service_id}|{service})/update"), remote.log.requests
 
 
 def test_an_apply_to_an_unreachable_engine_fails_naming_it_and_touches_nothing_here(rt, remote, tmp_path,
