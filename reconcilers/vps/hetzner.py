@@ -118,8 +118,13 @@ def set_label(hc: Client, server: Any, key: str, value: str) -> Any:
     return hc.servers.update(server, labels={**server.labels, key: value})
 
 
-def delete(hc: Client, server_id: int, name: str) -> None:
-    server = hc.servers.get_by_id(server_id)
+def delete(hc: Client, server_id: int, name: str, *, missing_ok: bool = False) -> None:
+    try:
+        server = hc.servers.get_by_id(server_id)
+    except APIException as exc:
+        if missing_ok and exc.code == "not_found":
+            return
+        raise
     if server.protection.get("delete"):
         raise HetznerError(f"server {name} is protected: never deleted")
     wait(hc.servers.delete(server), f"delete_server {name}")
