@@ -50,6 +50,8 @@ ACTIONS: dict[str, Rule] = {
     "containers.read": Rule("viewer"),
     "containers.logs": Rule("viewer"),
     "containers.restart": Rule("operator"),
+    # servers (the Infra page): everyone sees them
+    "infra.read": Rule("viewer"),
     # incidents: everyone sees them; operators acknowledge, annotate and resolve them
     "incidents.read": Rule("viewer"),
     "incidents.write": Rule("operator"),

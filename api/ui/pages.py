@@ -47,8 +47,6 @@ NAV = [
 
 # pages whose live view needs a connection type that the API does not serve yet
 PENDING = {
-    "infra": ("Servers and Swarm nodes", "docker",
-              "Infra shows servers and Swarm nodes from a docker (Swarm manager) or hetzner connection."),
     "logs": ("Service logs", "docker", "Logs streams service logs from a docker connection."),
     "assistant": ("IA DevOps assistant", "",
                   "The assistant answers questions about your infrastructure and proposes runbooks."),
@@ -158,6 +156,11 @@ def incident(request: Request, incident_id: int):
 @router.get("/containers")
 def containers(request: Request):
     return _page(request, "containers")
+
+
+@router.get("/infra")
+def infra(request: Request):
+    return _page(request, "infra")
 
 
 @router.get("/backups")

@@ -3,6 +3,9 @@
 `ensure`: create the server (with Jarvis's key and cloud-init) or bring an owned one to the spec,
 wait for sshd, check its host key against the `jarvis-hostkey` pin (pinning it on first contact)
 and hand the hardening play the address and a known_hosts holding only the verified key.
+`ensure` with `replace`: delete the owned server `live_id` first (refused when protected; already
+gone is fine, so a re-run after a failed create goes on), then create it anew: a new image or
+location, a new disk, address and host key (pinned again on first contact).
 `delete`: delete an owned, unprotected server. The token never leaves the environment.
 """
 
@@ -23,6 +26,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
     "spec": {"type": "dict", "default": {}},
     "live_id": {"type": "str", "default": ""},
+    "replace": {"type": "bool", "default": False},
 }
 
 
@@ -34,7 +38,11 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         if params["action"] == "delete":
             hetzner.delete(hc, int(params["live_id"]), name)
             return {"changed": True, "msg": f"server {name} deleted"}
-        return _ensure(hc, connection, name, spec, params.get("live_id") or "")
+        live_id = params.get("live_id") or ""
+        if params.get("replace") and live_id:
+            hetzner.delete(hc, int(live_id), name, missing_ok=True)
+            live_id = ""
+        return _ensure(hc, connection, name, spec, live_id)
     except (step_connection.ConnectionShapeError, hetzner.HetznerError, hostkeys.HostKeyError) as exc:
         return {"failed": True, "msg": str(exc)}
     except APIException as exc:

@@ -35,7 +35,7 @@ from controller.plans import Action, Change, Plan, Resource
 
 from . import PLAYBOOKS, access, drift, hetzner, hostkeys
 from .connection import HETZNER, PRIVATE_KEY
-from .servers import TYPE, desired_servers, diff_servers, live_server, selector
+from .servers import REPLACED, TYPE, desired_servers, diff_servers, live_server, selector
 
 
 def servers_section(manifest: Any) -> list[dict[str, Any]]:
@@ -176,14 +176,13 @@ class VpsReconciler(BaseReconciler):
                                 vars={"vps_name": name, "vps_live_id": ch.live_id}, resource=ch.resource))
                 continue
             spec = dict(ch.desired or {})
-            if ch.action == Action.UPDATE and {f.path.split(".")[0] for f in ch.fields} & {"image", "location"}:
-                raise InvalidDesiredState(f"{ch.resource}: replacing a server (a new image or location) is not "
-                                          "supported yet; create a server of another name instead")
+            replace = ch.action == Action.UPDATE and bool({f.path.split(".")[0] for f in ch.fields} & REPLACED)
             hardening = spec.get("hardening")
             out.append(Step(
-                name=f"server {name}: {ch.action}" + (" and harden" if hardening else ""),
+                name=f"server {name}: " + ("replace (delete, create)" if replace else str(ch.action))
+                     + (" and harden" if hardening else ""),
                 playbook=str(PLAYBOOKS / ("apply.yml" if hardening else "ensure.yml")),
-                vars={"vps_name": name, "vps_live_id": ch.live_id or "",
+                vars={"vps_name": name, "vps_live_id": ch.live_id or "", "vps_replace": replace,
                       "vps_spec": {k: spec.get(k) for k in ("type", "image", "location", "labels", "protected")},
                       **({"hardening": access.hardening_vars(hardening, public)} if hardening else {})},
                 resource=ch.resource))

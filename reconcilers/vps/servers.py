@@ -31,6 +31,8 @@ DEFAULT_LOCATION = "fsn1"
 COMPARED = ("type", "image", "location", "labels", "protected", "hardening_drift")
 # labels Jarvis sets itself on a live server and never asks for in a manifest
 OWN_LABELS = ("jarvis-hostkey",)
+# a change of one of these replaces the server (Hetzner cannot change them in place)
+REPLACED = frozenset({"image", "location"})
 RESIZE = "resize: the server is powered off, given the new type and powered on again"
 REPLACE = ("replace: the server is deleted and created again from {what}; its disk and its address are lost, "
            "so this always waits for approval")
@@ -140,9 +142,11 @@ def diff_servers(target: str, desired: Iterable[Resource], live: Iterable[Resour
         if not diffs:
             continue
         paths = {d.path.split(".")[0].split("[")[0] for d in diffs}
-        if paths & {"image", "location"}:
-            what = " and ".join(sorted(paths & {"image", "location"}))
+        protected = False
+        if paths & REPLACED:
+            what = " and ".join(sorted(paths & REPLACED))
             risk, reason = Risk.HIGH, REPLACE.format(what=f"the new {what}")
+            protected = have.protected     # a replacement deletes: a protected server is held, and the API refuses it
         elif "type" in paths:
             risk, reason = Risk.MEDIUM, RESIZE
         elif paths == {"hardening_drift"}:
@@ -150,7 +154,7 @@ def diff_servers(target: str, desired: Iterable[Resource], live: Iterable[Resour
         else:
             risk, reason = Risk.LOW, "labels and protection change in place"
         changes.append(Change(target, want.key, Action.UPDATE, fields=diffs, risk=risk,
-                              protected=False, desired=dict(want.spec), live_id=have.id, reason=reason))
+                              protected=protected, desired=dict(want.spec), live_id=have.id, reason=reason))
     if prune:
         names = {w.name for w in wanted}
         for have in sorted(live_by_name.values(), key=lambda r: r.name):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from controller.contract import Scope
+import subprocess
+import tempfile
+
+from controller.contract import ConnectionInfo, Scope
 from controller.plans import Action, Plan, Risk
+from reconcilers.vps import VpsReconciler
 from reconcilers.vps.servers import desired_servers, diff_servers, live_server, ownership_labels, selector
 
 SCOPE = Scope(source="infra", manifest="fleet/orch.yaml")
@@ -74,3 +78,19 @@ def test_a_firewall_that_closes_ssh_is_refused_in_the_plan_with_the_reason():
     assert changes == []
     assert errors == ["server swarm-1: hardening.firewall [80, 443] would close port 22, and Jarvis manages "
                       "the server over SSH: add 22"]
+
+
+def test_replacing_a_protected_server_is_held_as_protected_and_its_step_says_replace():
+    (replace,), _ = plan([{**ENTRY, "location": "hel1", "protected": True}], [live(protected=True)])
+    assert replace.protected and Plan(TARGET, (replace,)).held_reasons() == ["server/swarm-1 is protected"]
+    (resize,), _ = plan([{**ENTRY, "type": "cx32", "protected": True}], [live(protected=True)])
+    assert not resize.protected                      # a resize deletes nothing
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/k"], check=True)
+        key = open(f"{tmp}/k").read()
+    conn = ConnectionInfo(name="hz", type="hetzner", secrets={"api_token": "t", "private_key": key})
+    (step,) = VpsReconciler().steps(Plan(TARGET, (replace,)), conn)
+    assert step.name == "server swarm-1: replace (delete, create) and harden"
+    assert step.vars["vps_replace"] is True and step.vars["vps_live_id"] == "7"
+    (step,) = VpsReconciler().steps(Plan(TARGET, (resize,)), conn)
+    assert step.vars["vps_replace"] is False

@@ -6,9 +6,11 @@ the real API because clients rely on them: Bearer tokens (401 `unauthorized`), t
 envelope `{"error": {code, message, details}}`, pagination in `meta.pagination`, label
 selectors on lists, names unique per project (409 `uniqueness_error`), delete protection (423
 `protected`), a resize only while the server is off, asynchronous actions that go `running` →
-`success` (or `error`) after `action_delay` seconds, and the `RateLimit-*` headers with 429
-`rate_limit_exceeded` when the hourly budget is spent (`rate_limit` sets it; `fail_next` forces
-answers for fault tests).
+`success` (or `error`) after `action_delay` seconds, and the rate limit: `rate_limit` requests
+an hour, given back gradually (one every hour / limit), `RateLimit-Limit`, `RateLimit-Remaining`
+and `RateLimit-Reset` (when the budget is full again) on every answer, and 429
+`rate_limit_exceeded` when it is spent (`retry_after` adds that header to a 429, None leaves it
+out; `fail_next` forces answers for fault tests).
 
 A created server is a real container (`machines.py`): its IPv4 is the container's address, its
 SSH keys are root's authorized keys, its `user_data` runs once at first boot if it is a script.
@@ -76,6 +78,7 @@ class HetznerEmulator:
         self.checker = OpenAPIChecker(spec_path("hetzner-cloud.json"))
         self.violations: list[str] = []
         self.requests: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()      # answers sent, by status
         self.lock = threading.RLock()
         self.servers: dict[int, dict[str, Any]] = {}
         self.containers: dict[int, str] = {}
@@ -84,6 +87,8 @@ class HetznerEmulator:
         self._ids = iter(range(1000, 10 ** 9))
         self.rate_limit = 3600
         self.remaining = 3600
+        self.retry_after: str | None = "1"
+        self._refilled_at = time.monotonic()
         self._forced: list[tuple[int, str]] = []
         self._http: ThreadingHTTPServer | None = None
         self._timers: list[threading.Timer] = []
@@ -114,9 +119,29 @@ class HetznerEmulator:
         self.machines.cleanup()
 
     def fail_next(self, status: int, code: str, count: int = 1) -> None:
-        """Answer the next `count` requests with `status` and error `code` (429 adds Retry-After)."""
+        """Answer the next `count` requests with `status` and error `code` (a 429 with `retry_after`, if set)."""
         with self.lock:
             self._forced += [(status, code)] * count
+
+    def spend(self) -> bool:
+        """One request off the budget, after giving back what the time since the last one earned."""
+        with self.lock:
+            now = time.monotonic()
+            earned = int((now - self._refilled_at) * self.rate_limit / 3600)
+            if earned:
+                self.remaining = min(self.rate_limit, self.remaining + earned)
+                self._refilled_at += earned * 3600 / self.rate_limit
+            if self.remaining >= self.rate_limit:
+                self._refilled_at = now
+            if self.remaining <= 0:
+                return False
+            self.remaining -= 1
+            return True
+
+    def reset_at(self) -> int:
+        """The UNIX time the budget is full again."""
+        missing = max(0, self.rate_limit - self.remaining)
+        return int(time.time() + missing * 3600 / self.rate_limit + 0.999)
 
     # -- actions ------------------------------------------------------------------------------
     def _action(self, command: str, server_id: int, work: Callable[[], None] | None = None,
@@ -368,9 +393,11 @@ class _Handler(BaseHTTPRequestHandler):
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         emu = self.emu
+        with emu.lock:
+            emu.statuses[status] += 1
         self.send_header("RateLimit-Limit", str(emu.rate_limit))
         self.send_header("RateLimit-Remaining", str(max(0, emu.remaining)))
-        self.send_header("RateLimit-Reset", str(int(time.time()) + 3600))
+        self.send_header("RateLimit-Reset", str(emu.reset_at()))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         if data:
@@ -380,7 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _error(self, exc: ApiError) -> None:
-        headers = {"Retry-After": "1"} if exc.status == 429 else None
+        headers = {"Retry-After": self.emu.retry_after} if exc.status == 429 and self.emu.retry_after else None
         self._send(exc.status, {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}, headers)
 
     def _dispatch(self, method: str) -> None:
@@ -404,13 +431,11 @@ class _Handler(BaseHTTPRequestHandler):
             forced = emu._forced.pop(0) if emu._forced else None
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in emu.tokens:
             return self._error(ApiError(401, "unauthorized", "unable to authenticate"))
-        with emu.lock:
-            emu.remaining -= 1
-            exhausted = emu.remaining < 0
+        exhausted = not emu.spend()
         if forced is not None:
             return self._error(ApiError(forced[0], forced[1], f"forced {forced[1]}"))
         if exhausted:
-            return self._error(ApiError(429, "rate_limit_exceeded", "limit of 3600 requests per hour reached"))
+            return self._error(ApiError(429, "rate_limit_exceeded", f"limit of {emu.rate_limit} requests per hour reached"))
         try:
             status, answer = emu.handle(method, template, match.groupdict(), query, body if body is not None else {})
         except ApiError as exc:
