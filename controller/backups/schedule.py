@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from controller import incidents
 from controller.errors import Conflict, Invalid
 from controller.jobs.catalog import Catalog
+from controller.manifests.checks import unknown_connection_hint
 from controller.store.models import FINAL, BackupCheck, BackupSchedule, Job, Manifest, Source, utcnow
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,22 @@ def entry_input(catalog: Catalog, runbook: str, with_: dict[str, Any], manifest_
     return input
 
 
-def manifest_checker(catalog: Catalog):
+def manifest_checker(catalog: Catalog, known: Collection[str] | None = None):
     """The `runbook_inputs` check parse_manifest takes: a `backups:` entry's inputs against its runbook's
-    schema, so a typo fails at its file:line:column when the manifest is read, not at 03:00."""
+    schema, so a typo fails at its file:line:column when the manifest is read, not at 03:00. With the
+    `known` connection names, a connection its `with:` names (a backup's `repository`) must exist."""
     def check(runbook: str, with_: dict[str, Any], manifest_connections: dict[str, str]):
-        if catalog.get(runbook) is None:
+        found = catalog.get(runbook)
+        if found is None:
             return None
-        return catalog.validate_input(runbook, entry_input(catalog, runbook, with_, manifest_connections))
+        problems = catalog.validate_input(runbook, entry_input(catalog, runbook, with_, manifest_connections))
+        wanted = {**({"connection": found.connection_type} if found.connection_type else {}), **found.connections}
+        for key, type_ in wanted.items():
+            name = (with_ or {}).get(key)
+            if known is not None and isinstance(name, str) and name not in known:
+                problems.append({"path": f"input.{key}", "message": f"unknown connection {name!r}",
+                                 "hint": unknown_connection_hint(name, known, type_)})
+        return problems
     return check
 
 

@@ -133,7 +133,7 @@ def _sync(rt: Runtime, source: Source, trigger: str, result: SyncResult, limits:
         return conns[name]
 
     result.full = scope.full
-    backup_inputs = schedule.manifest_checker(JobsService.of(rt).catalog)
+    backup_inputs = schedule.manifest_checker(JobsService.of(rt).catalog, known)
     summary = {"manifests": len(snap.manifests), "invalid": 0, "create": 0, "update": 0,
                "delete": 0, "scope": scope.to_dict()}
     for path, raw in sorted(snap.manifests.items()):

@@ -22,7 +22,7 @@ SECTION_CONNECTION = {
 _CONNECTION_KIND = {"swarm": "docker", "dns": "cloudflare", "servers": "hetzner", "stacks": "portainer"}
 
 # (runbook name, `with:` inputs, the manifest's connections) -> None when no runbook has that name, else
-# the inputs' problems as [{path: "input.volume", message}]. Handed in by the caller that has a runbook
+# the inputs' problems as [{path: "input.volume", message, hint?}]. Handed in by the caller that has a runbook
 # catalog (the manifests package knows no runbooks), so `backups:` inputs fail where they are written.
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 RunbookInputs = Callable[[str, dict[str, Any], dict[str, str]], list[dict[str, str]] | None]
@@ -68,7 +68,8 @@ def _backup_inputs(m: Manifest, report: _Report, runbook_inputs: RunbookInputs) 
         for problem in problems:
             steps = [int(i) if i else k for k, i in _PATH_STEP.findall(problem["path"].removeprefix("input"))]
             shown = "with" + problem["path"].removeprefix("input")
-            report.add(("backups", index, "with", *steps), f"backups.{entry.name}.{shown}: {problem['message']}")
+            report.add(("backups", index, "with", *steps), f"backups.{entry.name}.{shown}: {problem['message']}",
+                       problem.get("hint"))
 
 
 def _connections(m: Manifest, report: _Report, known: set[str] | None, extra: tuple[KindSection, ...]) -> None:
@@ -81,11 +82,21 @@ def _connections(m: Manifest, report: _Report, known: set[str] | None, extra: tu
                        f"add `connections: {{{conn}: <connection name>}}`", at_key=True)
     if known is None:
         return
+    kinds = {**_CONNECTION_KIND, **{k.connection_key: k.connection_type for k in extra}}
     for conn, name in m.connections.model_dump(exclude_none=True).items():
         if name not in known:
-            hint = did_you_mean(name, known) or (f"known connections: {', '.join(sorted(known))}" if known
-                                                 else "no connections are defined yet")
-            report.add(("connections", conn), f"unknown connection {name!r} in connections.{conn}", hint)
+            report.add(("connections", conn), f"unknown connection {name!r} in connections.{conn}",
+                       unknown_connection_hint(name, known, kinds.get(conn, "")))
+
+
+def unknown_connection_hint(name: str, known: Collection[str], conn_type: str = "", holding: str = "") -> str:
+    """What a new user adds: a near name first, then the connection to create, with its type and where."""
+    add = (f"add a {conn_type + ' ' if conn_type else ''}connection named {name!r}"
+           f"{f' holding the credential {holding!r}' if holding else ''} in Settings → Connections")
+    near = did_you_mean(name, known)
+    if near:
+        return f"{near} Or {add}"
+    return f"known connections: {', '.join(sorted(known))}; or {add}" if known else f"no connections are defined yet: {add}"
 
 
 def _secret_references(m: Manifest, report: _Report, known: Mapping[str, Collection[str]]) -> None:
@@ -97,9 +108,8 @@ def _secret_references(m: Manifest, report: _Report, known: Mapping[str, Collect
         conn, _, key = rest.partition("/")
         loc = ("secrets", name, "from")
         if conn not in known:
-            hint = did_you_mean(conn, known) or (f"known connections: {', '.join(sorted(known))}" if known
-                                                 else "no connections are defined yet")
-            report.add(loc, f"secrets.{name}: unknown connection {conn!r} in {ref.from_!r}", hint)
+            report.add(loc, f"secrets.{name}: unknown connection {conn!r} in {ref.from_!r}",
+                       unknown_connection_hint(conn, known, holding=key))
         elif key not in known[conn]:
             keys = sorted(known[conn])
             hint = did_you_mean(key, keys) or (f"its credentials: {', '.join(keys)}" if keys

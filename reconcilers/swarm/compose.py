@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from reconcilers.swarm.convert import NAMESPACE_LABEL, Context, ConversionError, as_map, convert_service
-from reconcilers.swarm.refs import ReferenceError_, versioned_name
+from reconcilers.swarm.refs import ReferenceError_, unset_variable, versioned_name
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -71,7 +71,7 @@ def _value(key: str, spec: Mapping[str, Any], base: str, files: Mapping[str, byt
         return bytes(files[path])
     if spec.get("environment"):
         if spec["environment"] not in environ:
-            raise ReferenceError_(f"environment variable {spec['environment']} is not set")
+            raise ReferenceError_(unset_variable(spec["environment"]))
         return environ[spec["environment"]].encode()
     if spec.get("content") is not None:
         return str(spec["content"]).encode()
@@ -82,11 +82,16 @@ def convert_compose(stack: str, path: str, files: Mapping[str, bytes],
                     environ: Mapping[str, str] | None = None) -> Converted:
     environ = os.environ if environ is None else environ
     out = Converted()
-    if path not in files:
-        out.errors[f"compose/{path}"] = f"compose: {path} is not in the repository"
+    try:
+        text = bytes(files[path]).decode()
+    except KeyError as exc:
+        outside = "outside the repository" in str(exc.args[0] if exc.args else "")
+        out.errors[f"compose/{path}"] = (f"compose: {path} is outside this source's root: a source reads only the "
+                                         "files of its own repository or folder" if outside
+                                         else f"compose: {path} is not in the repository")
         return out
     try:
-        data = load_compose(bytes(files[path]).decode(), path, environ)
+        data = load_compose(text, path, environ)
     except ConversionError as exc:
         out.errors[f"compose/{path}"] = f"compose: {exc}"
         return out

@@ -25,7 +25,7 @@ def resolve(ref: str, files: Mapping[str, bytes], connection_resolver: Connectio
         raise ReferenceError_(f"{ref!r} is not a reference (env:VAR, file:path, connection:NAME/KEY)")
     if scheme == "env":
         if rest not in environ:
-            raise ReferenceError_(f"environment variable {rest} is not set")
+            raise ReferenceError_(unset_variable(rest))
         return environ[rest].encode()
     if scheme == "file":
         path = rest.lstrip("./") if rest.startswith("./") else rest
@@ -43,6 +43,11 @@ def resolve(ref: str, files: Mapping[str, bytes], connection_resolver: Connectio
         except LookupError as exc:   # the resolver's words: which name or key is unknown, never a value
             raise ReferenceError_(str(exc.args[0] if exc.args else exc)) from None
     raise ReferenceError_(f"unknown reference scheme {scheme!r} in {ref!r} (env, file, connection)")
+
+
+def unset_variable(name: str) -> str:
+    """The words for an `env:` reference (or a compose `environment:` value) whose variable is missing."""
+    return f"environment variable {name} is not set in Jarvis's environment: export {name} before starting Jarvis"
 
 
 def content_hash(data: bytes) -> str:

@@ -76,3 +76,17 @@ def test_the_example_backups_manifest_names_runbooks_that_exist_with_valid_input
     catalog = JobsService.of(backup_rt).catalog
     for runbook in ("backup-volume", "restore-volume", "verify-backup", "backup-postgres", "restore-postgres"):
         assert runbook in catalog, catalog.errors
+
+
+def test_a_repository_connection_that_does_not_exist_says_which_type_to_add(backup_rt):
+    """The example as a new install reads it: `offsite` is named with the type it must be, at its line."""
+    text = (ROOT / "examples/backups/orch.yaml").read_text()
+    checker = manifest_checker(JobsService.of(backup_rt).catalog, known={"prod-swarm"})
+    errors = [str(e) for e in parse_manifest(text, PATH, {"prod-swarm"}, runbook_inputs=checker).errors]
+    line, at = next((n, t.index("offsite") + 1) for n, t in enumerate(text.splitlines(), 1) if "webapp_uploads" in t)
+    assert errors[0] == (f"{PATH}:{line}:{at}: backups.webapp-uploads.with.repository: unknown connection 'offsite'"
+                         " — known connections: prod-swarm; or add a backup-repository connection named 'offsite'"
+                         " in Settings → Connections"), errors
+    assert len(errors) == 3 and all("'offsite'" in e for e in errors), errors
+    everything = manifest_checker(JobsService.of(backup_rt).catalog, known={"prod-swarm", "offsite"})
+    assert parse_manifest(text, PATH, {"prod-swarm", "offsite"}, runbook_inputs=everything).errors == []

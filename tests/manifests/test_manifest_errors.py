@@ -200,13 +200,22 @@ def test_unknown_network_without_close_match_explains_external():
 
 def test_unknown_connection_with_did_you_mean_over_known_names():
     assert errors("dns: {zone: example.com, records: []}\n", known={"prod-swarm", "cf-mains"}) == [
-        "examples/web/orch.yaml:3:39: unknown connection 'cf-main' in connections.dns — did you mean 'cf-mains'?"]
+        "examples/web/orch.yaml:3:39: unknown connection 'cf-main' in connections.dns — did you mean 'cf-mains'?"
+        " Or add a cloudflare connection named 'cf-main' in Settings → Connections"]
 
 
 def test_unknown_connection_without_close_match_lists_known_names():
     assert errors("dns: {zone: example.com, records: []}\n", known={"prod-swarm", "cloudflare"}) == [
         "examples/web/orch.yaml:3:39: unknown connection 'cf-main' in connections.dns"
-        " — known connections: cloudflare, prod-swarm"]
+        " — known connections: cloudflare, prod-swarm; or add a cloudflare connection named 'cf-main' in Settings → Connections"]
+
+
+def test_unknown_connection_on_a_new_install_says_which_type_to_add_and_where():
+    assert errors("services: {web: {image: nginx}}\n", known=set()) == [
+        "examples/web/orch.yaml:3:22: unknown connection 'prod-swarm' in connections.swarm"
+        " — no connections are defined yet: add a docker connection named 'prod-swarm' in Settings → Connections",
+        "examples/web/orch.yaml:3:39: unknown connection 'cf-main' in connections.dns"
+        " — no connections are defined yet: add a cloudflare connection named 'cf-main' in Settings → Connections"]
 
 
 def test_known_connections_are_accepted():
@@ -282,7 +291,8 @@ def test_a_connection_reference_names_a_stored_connection_and_one_of_its_credent
     body = "services: {web: {image: 'nginx:1', secrets: [db]}}\nsecrets:\n  db: {from: \"connection:%s\"}\n"
     assert errors(body % "vualt/token", known=known) == [
         "examples/web/orch.yaml:6:14: secrets.db: unknown connection 'vualt' in 'connection:vualt/token'"
-        " — did you mean 'vault'?"]
+        " — did you mean 'vault'? Or add a connection named 'vualt' holding the credential 'token'"
+        " in Settings → Connections"]
     assert errors(body % "vault/passwrd", known=known) == [
         "examples/web/orch.yaml:6:14: secrets.db: connection 'vault' has no credential 'passwrd'"
         " — did you mean 'password'?"]

@@ -35,6 +35,15 @@
   }
 
   /* ---- drift ---- */
+  // an error of several lines (a manifest's errors at file:line:column) reads as a list, one per line;
+  // "Settings → Connections" in a hint is the link to where connections are added
+  const WHERE = "Settings → Connections";
+  const withLink = (line) => line.split(WHERE).flatMap((part, n) => (n ? [el("a", { href: "/settings#connections", text: WHERE }), part] : [part]));
+  function errorNotice(text) {
+    const [head, ...rest] = text.split("\n").filter((l) => l.trim());
+    return el("div.notice.lines", { role: "status" }, el("p", withLink(head)),
+      rest.length ? el("ul", rest.map((line) => el("li", withLink(line)))) : null);
+  }
   let drift = null;
   async function loadDrift() {
     try {
@@ -58,10 +67,10 @@
         drift.items.length ? "Change the filters." : "What runs matches what Git says, or no source has been compared yet.", null));
     }
     J.clear(J.$("#drift-body"), items.map((i) => el("details.drift",
-      el("summary", J.badge(i.status), el("strong", { text: i.resource }),
-        el("span.muted", { text: `${i.source} / ${i.manifest} → ${i.target}` })),
-      i.error ? el("div.notice", { text: i.error }) : null,
-      diffTable(i.fields, null, i.action),
+      el("summary", J.badge(i.status), i.resource ? el("strong", { text: i.resource }) : null,
+        el("span.muted", { text: `${i.source} / ${i.manifest}` + (i.target ? ` → ${i.target}` : "") })),
+      i.error ? errorNotice(i.error) : null,
+      i.error && !(i.fields || []).length ? null : diffTable(i.fields, null, i.action),
       i.plan_id ? el("p", el("button.link-btn", { type: "button", text: "Open its plan", onclick: () => { tabs.show("plans"); openPlan(i.plan_id); } })) : null)));
   }
   J.$("#drift-status").addEventListener("change", renderDrift);
