@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from controller import incidents
+from controller import cron, incidents
 from controller.errors import Conflict, Invalid
 from controller.jobs.catalog import Catalog
 from controller.store.models import FINAL, BackupCheck, BackupSchedule, Job, Manifest, Source, utcnow
@@ -36,7 +36,7 @@ RESTORE = {"backup-volume": "restore-volume", "backup-postgres": "restore-postgr
 
 
 def trigger_for(schedule: str, timezone: str = "UTC") -> CronTrigger:
-    return CronTrigger.from_crontab(schedule, timezone=timezone or "UTC")
+    return cron.trigger(schedule, timezone or "UTC")
 
 
 def next_after(row: BackupSchedule, now: dt.datetime) -> dt.datetime | None:
