@@ -11,6 +11,7 @@ would need both, so such an expression is refused rather than run on other days 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from apscheduler.triggers.cron import CronTrigger
@@ -87,3 +88,12 @@ def _failing_field(values: dict[str, str], timezone: str) -> str:
         except ValueError:
             return name
     return ""
+
+
+def interval(expression: str, timezone: str = "UTC", now: dt.datetime | None = None) -> float | None:
+    """Seconds between the next two slots after `now` (None when the schedule never fires again)."""
+    trig = trigger(expression, timezone)
+    now = now or dt.datetime.now(dt.UTC)
+    first = trig.get_next_fire_time(None, now)
+    second = trig.get_next_fire_time(first, first + dt.timedelta(seconds=1)) if first else None
+    return (second - first).total_seconds() if first and second else None

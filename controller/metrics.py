@@ -210,12 +210,9 @@ def _backup_intervals(s: Session, now: dt.datetime) -> dict[str, float]:
     for desired in s.scalars(select(Manifest.desired).where(Manifest.id.in_(newest))):
         for backup in (desired or {}).get("backups") or []:
             try:
-                trigger = cron.trigger(backup["schedule"])
+                seconds = cron.interval(backup["schedule"], backup.get("timezone") or "UTC", now)
             except (KeyError, ValueError):
                 continue
-            first = trigger.get_next_fire_time(None, now)
-            second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1)) if first else None
-            if first and second:
-                seconds = (second - first).total_seconds()
+            if seconds:
                 out[backup["runbook"]] = min(seconds, out.get(backup["runbook"], seconds))
     return out

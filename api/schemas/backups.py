@@ -44,6 +44,8 @@ class BackupPublic(Output):
     checked_at: dt.datetime | None
     check_detail: str
     status_text: str
+    overdue: str = Field("", description="Why the backup is overdue (no success for one and a half of its "
+                                         "schedule's interval), or empty when it is on time.")
     incident_id: int | None
 
 

@@ -33,6 +33,7 @@ SCHEDULER = "scheduler"
 TARGETS = {"backup-volume": ("volume", "volume"), "backup-postgres": ("postgres", "database")}
 VERIFY = {"backup-volume": "verify-backup"}
 RESTORE = {"backup-volume": "restore-volume", "backup-postgres": "restore-postgres"}
+OVERDUE_FACTOR = 1.5       # the same as deploy/prometheus/rules/jarvis.yml's JarvisBackupOverdue
 
 
 def trigger_for(schedule: str, timezone: str = "UTC") -> CronTrigger:
@@ -41,6 +42,31 @@ def trigger_for(schedule: str, timezone: str = "UTC") -> CronTrigger:
 
 def next_after(row: BackupSchedule, now: dt.datetime) -> dt.datetime | None:
     return trigger_for(row.schedule, row.timezone).get_next_fire_time(None, now)
+
+
+def overdue(row: BackupSchedule, now: dt.datetime | None = None) -> str:
+    """Why the backup is overdue, or "": as the JarvisBackupOverdue alert reads it, one and a half of
+    its schedule's interval since its last success (since it was added, for one that never succeeded)."""
+    if row.error:
+        return ""
+    now = now or utcnow()
+    seconds = cron.interval(row.schedule, row.timezone, now)
+    since = row.last_success_at or row.created_at
+    if not seconds or since is None:
+        return ""
+    since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    late = (now - since).total_seconds() - OVERDUE_FACTOR * seconds
+    if late <= 0:
+        return ""
+    what = "no success since it was added" if row.last_success_at is None else "last success"
+    return f"{what} {_span((now - since).total_seconds())} ago; its schedule allows {_span(OVERDUE_FACTOR * seconds)}"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{int(seconds)} s"
 
 
 def fingerprint(row: BackupSchedule) -> str:
