@@ -40,6 +40,7 @@ class BackupPublic(Output):
     last_size: int | None
     last_added: int | None
     snapshot_count: int | None
+    check_schedule: str
     check_status: str
     checked_at: dt.datetime | None
     check_detail: str

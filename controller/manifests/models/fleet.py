@@ -73,6 +73,9 @@ class Backup(Strict):
                           'e.g. "0 3 * * *", or an alias: @hourly, @daily, @weekly, @monthly, @yearly.')
     timezone: str | None = Field(default=None, description='IANA time zone the schedule is read in, e.g. '
                                  '"Europe/Berlin" (default UTC).')
+    check_schedule: str | None = Field(default=None, description="When `restic check` runs on the backup's "
+                                       "repository (same syntax and time zone as `schedule`); a failure opens "
+                                       "an incident.")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
 
     @field_validator("name")
@@ -80,10 +83,11 @@ class Backup(Strict):
     def _name(cls, value: str) -> str:
         return _check_name(value, "backup")
 
-    @field_validator("schedule")
+    @field_validator("schedule", "check_schedule")
     @classmethod
-    def _cron(cls, value: str) -> str:
-        cron.trigger(value)          # raises ValueError saying which field is wrong
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            cron.trigger(value)          # raises ValueError saying which field is wrong
         return value
 
     @field_validator("timezone")
