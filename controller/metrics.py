@@ -12,14 +12,13 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 
-from apscheduler.triggers.cron import CronTrigger
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from controller import incidents
+from controller import cron, incidents
 from controller.gitops.leader import NAME as LEADER_LEASE
 from controller.store.db import Database
 from controller.store.models import (
@@ -211,12 +210,9 @@ def _backup_intervals(s: Session, now: dt.datetime) -> dict[str, float]:
     for desired in s.scalars(select(Manifest.desired).where(Manifest.id.in_(newest))):
         for backup in (desired or {}).get("backups") or []:
             try:
-                cron = CronTrigger.from_crontab(backup["schedule"], timezone="UTC")
+                seconds = cron.interval(backup["schedule"], backup.get("timezone") or "UTC", now)
             except (KeyError, ValueError):
                 continue
-            first = cron.get_next_fire_time(None, now)
-            second = cron.get_next_fire_time(first, first + dt.timedelta(seconds=1)) if first else None
-            if first and second:
-                seconds = (second - first).total_seconds()
+            if seconds:
                 out[backup["runbook"]] = min(seconds, out.get(backup["runbook"], seconds))
     return out

@@ -43,13 +43,14 @@ def _status_text(row: BackupSchedule) -> str:
     return f"failed: {row.last_error}"
 
 
-def _public(db, row: BackupSchedule) -> BackupPublic:
+def public(db, row: BackupSchedule) -> BackupPublic:
     incident = db.scalar(select(Incident.id).where(Incident.fingerprint.like(schedule.fingerprint(row) + "%"),
                                                    Incident.state.in_(ACTIVE)).limit(1))
     return BackupPublic.model_validate({**{c: getattr(row, c) for c in BackupPublic.model_fields
                                            if hasattr(row, c)},
                                         "repository": str(row.input.get("repository") or ""),
-                                        "status_text": _status_text(row), "incident_id": incident})
+                                        "status_text": _status_text(row), "overdue": schedule.overdue(row),
+                                        "incident_id": incident})
 
 
 def _row(db, backup_id: int) -> BackupSchedule:
@@ -61,8 +62,13 @@ def _row(db, backup_id: int) -> BackupSchedule:
 
 @router.get("", response_model=list[BackupPublic], dependencies=[Depends(require("backups.read"))])
 def list_backups(db: DbDep):
+    return all_backups(db)
+
+
+def all_backups(db) -> list[BackupPublic]:
+    """Every scheduled backup, by name (the Backups page and the dashboard's widget)."""
     rows = db.scalars(select(BackupSchedule).order_by(BackupSchedule.name, BackupSchedule.id)).all()
-    return [_public(db, r) for r in rows]
+    return [public(db, r) for r in rows]
 
 
 @router.get("/{backup_id}", response_model=BackupDetail, dependencies=[Depends(require("backups.read"))])
@@ -86,7 +92,7 @@ def get_backup(backup_id: Id, db: DbDep, rt: RuntimeDep):
         error = str(exc)
     checks = db.scalars(select(BackupCheck).where(BackupCheck.backup_id == row.id)
                         .order_by(BackupCheck.id.desc()).limit(20)).all()
-    return BackupDetail.model_validate({**_public(db, row).model_dump(), "input": row.input, "snapshots": snaps,
+    return BackupDetail.model_validate({**public(db, row).model_dump(), "input": row.input, "snapshots": snaps,
                                         "snapshots_error": error,
                                         "checks": [BackupCheckPublic.model_validate(c) for c in checks]})
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 
 from api.deps import DbDep, RuntimeDep, require
+from api.routers.backups import all_backups
 from api.routers.sources import alert_of, controller_alive, status_text_of
 from api.schemas.dashboard import (
     ControllerState,
@@ -55,6 +56,7 @@ def dashboard(db: DbDep, rt: RuntimeDep):
         controller=ControllerState(running=alive),
         sources=sources,
         connections=conn_types,
+        backups=all_backups(db),
     )
 
 

@@ -40,10 +40,13 @@ class BackupPublic(Output):
     last_size: int | None
     last_added: int | None
     snapshot_count: int | None
+    check_schedule: str
     check_status: str
     checked_at: dt.datetime | None
     check_detail: str
     status_text: str
+    overdue: str = Field("", description="Why the backup is overdue (no success for one and a half of its "
+                                         "schedule's interval), or empty when it is on time.")
     incident_id: int | None
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import Field
 
+from api.schemas.backups import BackupPublic
 from api.schemas.common import Output
 from api.schemas.incidents import IncidentCounts
 from api.schemas.plans import DriftCounts
@@ -73,3 +74,5 @@ class DashboardPublic(Output):
     controller: ControllerState
     sources: list[SourceSummary]
     connections: dict[str, int] = Field(description="Connections per type.")
+    backups: list[BackupPublic] = Field(default_factory=list, description="Every scheduled backup, with its last "
+                                        "success and whether it is overdue (as GET /api/backups lists them).")

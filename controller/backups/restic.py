@@ -75,7 +75,7 @@ class Repository:
         """`-o sftp.command=...` for an sftp repository: ssh with the connection's key and host keys."""
         if not self.location.startswith("sftp:"):
             return []
-        ssh = ["ssh", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15"]
+        ssh = ["ssh", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=20"]
         key = self.conn.secrets.get("ssh_private_key")
         if key:
             path = Path(self._private()) / "id"

@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from controller import incidents
+from controller import cron, incidents
 from controller.errors import Conflict, Invalid
 from controller.jobs.catalog import Catalog
 from controller.manifests.checks import unknown_connection_hint
@@ -34,14 +34,40 @@ SCHEDULER = "scheduler"
 TARGETS = {"backup-volume": ("volume", "volume"), "backup-postgres": ("postgres", "database")}
 VERIFY = {"backup-volume": "verify-backup"}
 RESTORE = {"backup-volume": "restore-volume", "backup-postgres": "restore-postgres"}
+OVERDUE_FACTOR = 1.5       # the same as deploy/prometheus/rules/jarvis.yml's JarvisBackupOverdue
 
 
 def trigger_for(schedule: str, timezone: str = "UTC") -> CronTrigger:
-    return CronTrigger.from_crontab(schedule, timezone=timezone or "UTC")
+    return cron.trigger(schedule, timezone or "UTC")
 
 
 def next_after(row: BackupSchedule, now: dt.datetime) -> dt.datetime | None:
     return trigger_for(row.schedule, row.timezone).get_next_fire_time(None, now)
+
+
+def overdue(row: BackupSchedule, now: dt.datetime | None = None) -> str:
+    """Why the backup is overdue, or "": as the JarvisBackupOverdue alert reads it, one and a half of
+    its schedule's interval since its last success (since it was added, for one that never succeeded)."""
+    if row.error:
+        return ""
+    now = now or utcnow()
+    seconds = cron.interval(row.schedule, row.timezone, now)
+    since = row.last_success_at or row.created_at
+    if not seconds or since is None:
+        return ""
+    since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    late = (now - since).total_seconds() - OVERDUE_FACTOR * seconds
+    if late <= 0:
+        return ""
+    what = "no success since it was added" if row.last_success_at is None else "last success"
+    return f"{what} {_span((now - since).total_seconds())} ago; its schedule allows {_span(OVERDUE_FACTOR * seconds)}"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{int(seconds)} s"
 
 
 def fingerprint(row: BackupSchedule) -> str:
@@ -125,10 +151,12 @@ def _upsert(db: Session, catalog: Catalog, source: Source, manifest: Manifest, d
     tz = str(entry.get("timezone") or "UTC")
     error = ""
     where = f"{manifest.path}: backups.{entry['name']}"
-    try:
-        trigger_for(entry["schedule"], tz)
-    except (ValueError, KeyError) as exc:
-        error = f"{where}.schedule: {exc}"
+    for field in ("schedule", "check_schedule"):
+        try:
+            if entry.get(field) or field == "schedule":
+                trigger_for(entry[field], tz)
+        except (ValueError, KeyError) as exc:
+            error = error or f"{where}.{field}: {exc}"
     if runbook is None:
         error = error or f"{where}.runbook: no runbook named {entry['runbook']!r} in the catalog"
     else:
@@ -140,6 +168,7 @@ def _upsert(db: Session, catalog: Catalog, source: Source, manifest: Manifest, d
     row = db.scalar(select(BackupSchedule).where(BackupSchedule.key == key))
     fields = dict(source_id=source.id, manifest_path=manifest.path, name=entry["name"], runbook=entry["runbook"],
                   schedule=entry["schedule"], timezone=tz, input=input, error=error,
+                  check_schedule=str(entry.get("check_schedule") or ""),
                   target=target_of(entry["runbook"], input))
     if row is None:
         row = BackupSchedule(key=key, created_at=now, updated_at=now, **fields)
@@ -209,6 +238,7 @@ def fire_due(rt, jobs, now: dt.datetime | None = None) -> list[int]:
                 db.rollback()
                 _failed(db, row, f"could not start: {exc}", None)
                 db.commit()
+        started += _fire_checks(db, jobs, now)
     return started
 
 
@@ -243,6 +273,39 @@ def job_finished(db: Session, job_id: int, status: str) -> None:
         return
     why = job.reason or ("the job reported no snapshot" if status == "success" else status)
     _failed(db, row, why, job_id)
+
+
+def check_due(row: BackupSchedule, now: dt.datetime) -> bool:
+    """A `check_schedule` slot has come since the last check (since the backup was added, before any)."""
+    if not row.check_schedule or row.error or row.check_status == "running":
+        return False
+    since = row.checked_at or row.created_at
+    slot = trigger_for(row.check_schedule, row.timezone).get_next_fire_time(None, since)
+    return slot is not None and slot <= now
+
+
+def _fire_checks(db: Session, jobs, now: dt.datetime) -> list[int]:
+    """Start the scheduled `restic check` of each backup whose check slot has come: claimed with a
+    conditional update on check_status, so two controllers never start one slot twice."""
+    started: list[int] = []
+    for row in db.scalars(select(BackupSchedule).where(BackupSchedule.check_schedule != "",
+                                                       BackupSchedule.error == "")).all():
+        if not check_due(row, now):
+            continue
+        claimed = db.execute(update(BackupSchedule).where(BackupSchedule.id == row.id,
+                                                          BackupSchedule.check_status == row.check_status)
+                             .values(check_status="running")).rowcount
+        db.commit()
+        if not claimed:
+            continue
+        try:
+            started.append(start_check(db, jobs, row, "check", by=SCHEDULER, role="admin").id)
+        except Exception as exc:   # the repository connection removed since the sync: say so on the row
+            db.rollback()
+            db.execute(update(BackupSchedule).where(BackupSchedule.id == row.id).values(
+                check_status="failed", checked_at=utcnow(), check_detail=f"could not start the check: {exc}"[:2000]))
+            db.commit()
+    return started
 
 
 def start_check(db: Session, jobs, row: BackupSchedule, kind: str, *, by: str, role: str) -> Job:

@@ -137,3 +137,73 @@ def test_the_backups_page_lists_real_runs_and_an_admin_restores_a_snapshot(
     finally:
         pg.drop_database(restored)
         pg.drop_database(db_name)
+
+
+def test_the_dashboard_shows_each_backups_last_success_and_flags_the_failed_and_the_overdue(
+        browser, jobs_live, jobs_runtime, make_user, tmp_path):
+    """Three backups that ran (or did not) for real: one succeeded, one failed (its database does not
+    exist), one hourly backup has not succeeded in the 2 hours since it was added (no controller ran)."""
+    rt = jobs_runtime
+    db_name = pg.create_database("jarvis_dashbk")
+    try:
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1/{db_name}", autocommit=True) as c:
+            c.execute("CREATE TABLE t AS SELECT generate_series(1, 10) AS id")
+        repo = _repository(rt, tmp_path)
+        src = manifest_with_backups(rt, f"""\
+  - {{name: shop-db, runbook: backup-postgres, schedule: "@daily", with: {{database: {db_name}, repository: {repo}}}}}
+  - {{name: crm-db, runbook: backup-postgres, schedule: "15 */6 * * *", with: {{database: jarvis_no_such_db, repository: {repo}}}}}
+  - {{name: hourly-db, runbook: backup-postgres, schedule: "@hourly", with: {{database: {db_name}, repository: {repo}}}}}
+""")
+        sched = BackupScheduler(rt, JobsService.of(rt), lambda: True)
+        sched.tick()
+        with rt.db.session() as s:
+            s.execute(update(BackupSchedule).where(BackupSchedule.source_id == src,
+                                                   BackupSchedule.name.in_(("shop-db", "crm-db")))
+                      .values(next_run_at=utcnow() - dt.timedelta(minutes=5)))
+            s.execute(update(BackupSchedule).where(BackupSchedule.source_id == src, BackupSchedule.name == "hourly-db")
+                      .values(created_at=utcnow() - dt.timedelta(hours=2),
+                              next_run_at=utcnow() + dt.timedelta(hours=1)))
+        for job_id in sched.tick():
+            wait_job(rt, job_id)
+        rows = _rows(rt, src)
+        assert rows["shop-db"].last_status == "success" and rows["crm-db"].last_status == "error"
+        assert rows["hourly-db"].last_status == "never"
+
+        viewer = make_user("viewer")
+        ctx = browser.new_context(base_url=jobs_live.url, viewport=DESKTOP)
+        login_api(ctx, viewer.email, viewer.password)
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto("/dashboard")
+        expect(page.locator("#dash-updated")).to_contain_text("Updated")
+        card = page.locator("#bk-body")
+        shop, crm, hourly = (card.locator(f'tr[data-backup="{rows[n].id}"]') for n in ("shop-db", "crm-db", "hourly-db"))
+        expect(shop.locator("[data-status]")).to_have_text("ok")
+        expect(shop.locator("td").nth(1)).not_to_have_text("never")
+        expect(shop).not_to_have_class(re.compile(r"\balerting\b"))
+        expect(shop).to_contain_text("@daily")
+        expect(crm.locator("[data-status]")).to_have_text("failed")
+        expect(crm).to_have_class(re.compile(r"\balerting\b"))
+        expect(crm).to_contain_text("jarvis_no_such_db")
+        expect(crm.locator('a[href^="/incidents/"]')).to_be_visible()
+        expect(hourly.locator("[data-status]")).to_have_text("overdue")
+        expect(hourly.locator("td").nth(1)).to_have_text("never")
+        expect(hourly.locator(".alert-reason")).to_contain_text("no success since it was added 2 h ago")
+        expect(hourly.locator(".alert-reason")).to_contain_text("allows 1.5 h")
+        expect(page.locator('#bk-h + a[href="/backups"]')).to_be_visible()
+        api = page.request.get("/api/dashboard").json()
+        listed = {b["id"]: b for b in api["backups"]}
+        assert listed[rows["hourly-db"].id]["overdue"] and not listed[rows["shop-db"].id]["overdue"]
+        for label, size in (("1440", DESKTOP), ("390", PHONE)):
+            page.set_viewport_size(size)
+            page.locator("#bk-h").scroll_into_view_if_needed()
+            expect(crm).to_be_in_viewport()
+            shoot(page, f"dashboard-backups-{label}")
+        shop.locator("a").first.click()
+        expect(page).to_have_url(re.compile(rf"/backups/{rows['shop-db'].id}$"))
+        expect(page.locator("#bk-title")).to_have_text("shop-db")
+        assert errors == []
+        ctx.close()
+    finally:
+        pg.drop_database(db_name)

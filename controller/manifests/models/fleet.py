@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from controller import cron
+
 from .common import RepoPath, Strict, StrMap, describe
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$")
-_CRON_ALIASES = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
 def _check_name(value: str, what: str) -> str:
@@ -69,9 +69,13 @@ class Stack(Strict):
 class Backup(Strict):
     name: str
     runbook: str = Field(min_length=1)
-    schedule: str = Field(description='Cron expression, e.g. "0 3 * * *".')
+    schedule: str = Field(description='Cron expression (minute hour day month weekday, weekday 0 = Sunday), '
+                          'e.g. "0 3 * * *", or an alias: @hourly, @daily, @weekly, @monthly, @yearly.')
     timezone: str | None = Field(default=None, description='IANA time zone the schedule is read in, e.g. '
                                  '"Europe/Berlin" (default UTC).')
+    check_schedule: str | None = Field(default=None, description="When `restic check` runs on the backup's "
+                                       "repository (same syntax and time zone as `schedule`); a failure opens "
+                                       "an incident.")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
 
     @field_validator("name")
@@ -79,14 +83,11 @@ class Backup(Strict):
     def _name(cls, value: str) -> str:
         return _check_name(value, "backup")
 
-    @field_validator("schedule")
+    @field_validator("schedule", "check_schedule")
     @classmethod
-    def _cron(cls, value: str) -> str:
-        if value.strip() in _CRON_ALIASES:
-            return value
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError(f"expected a 5-field cron expression like '0 3 * * *', got {describe(value)}")
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            cron.trigger(value)          # raises ValueError saying which field is wrong
         return value
 
     @field_validator("timezone")

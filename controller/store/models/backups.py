@@ -35,6 +35,7 @@ class BackupSchedule(Base):
     last_size: Mapped[int | None] = mapped_column(BigInteger)
     last_added: Mapped[int | None] = mapped_column(BigInteger)
     snapshot_count: Mapped[int | None]
+    check_schedule: Mapped[str] = mapped_column(String(100), default="")   # restic check's cron ("" = none)
     check_status: Mapped[str] = mapped_column(String(20), default="never")  # never|running|ok|failed
     checked_at: Mapped[dt.datetime | None]
     check_detail: Mapped[str] = mapped_column(Text, default="")

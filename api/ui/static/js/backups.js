@@ -112,6 +112,8 @@
       ["Schedule", b.schedule + " (" + (b.timezone || "UTC") + ")"], ["Next run", J.fmtDate(b.next_run_at)],
       ["Last run", J.fmtDate(b.last_run_at)], ["Last success", J.fmtDate(b.last_success_at)],
       ["Size", J.bytes(b.last_size) + (b.last_added !== null && b.last_added !== undefined ? " (" + J.bytes(b.last_added) + " added)" : "")],
+      ["Repository check", b.check_schedule ? b.check_schedule + " (" + (b.timezone || "UTC") + ")" : "not scheduled"],
+      ["Last check", b.checked_at ? J.fmtDate(b.checked_at) + " · " + b.check_status : "—"],
       ["Manifest", b.manifest_path],
     ];
     J.clear(detailBox,

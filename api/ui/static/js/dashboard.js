@@ -1,5 +1,5 @@
 /* Dashboard widgets from GET /api/dashboard, refreshed every 10 s without reloading the page:
-   the controller's state (a banner when none runs), plans waiting, drift, sources in alert. */
+   the controller's state (a banner when none runs), plans waiting, drift, sources in alert, backups. */
 "use strict";
 (function () {
   const J = window.Jarvis;
@@ -111,6 +111,43 @@
         i.job_id ? [" · ", el("a", { href: "/jobs/" + encodeURIComponent(i.job_id), text: "job" })] : null))));
   }
 
+  /* One row per scheduled backup: its state (failed, overdue, ok...), when it last succeeded and when it
+     runs next; a failed or overdue one is flagged, with its open incident when there is one. */
+  function backupState(b) {
+    if (b.error) return ["error", "invalid"];
+    if (b.last_status === "error") return ["error", "failed"];
+    if (b.overdue) return ["error", "overdue"];
+    if (b.last_status === "running") return ["running", "running"];
+    if (b.last_status === "success") return ["ok", "ok"];
+    return ["plain", "not run yet"];
+  }
+  /* The reason without the runbook task's preamble ("task 'x' failed on localhost: backup failed: "). */
+  const reason = (text) => text.replace(/^task '[^']*' failed on [^:]+:\s*/, "").replace(/^\w+ failed:\s*/, "");
+  function backups(list) {
+    if (!list || !list.length) {
+      return J.empty("No scheduled backup", "A manifest's backups: section schedules them.",
+        el("a.btn", { href: "/backups", text: "Open Backups" }));
+    }
+    return el("div.table-wrap.dash-bk", el("table",
+      el("thead", el("tr", el("th", { scope: "col", text: "Backup" }), el("th", { scope: "col", text: "Last success" }),
+        el("th", { scope: "col", text: "Status" }))),
+      el("tbody", list.map((b) => {
+        const [tone, word] = backupState(b);
+        const alerting = tone === "error";
+        return el("tr" + (alerting ? ".alerting" : ""), { dataset: { backup: b.id } },
+          el("td", el("a", { href: "/backups/" + encodeURIComponent(b.id), text: b.name }),
+            el("div.muted.mono.sched", { text: b.schedule + (b.timezone && b.timezone !== "UTC" ? " · " + b.timezone : "") })),
+          el("td", { title: b.last_success_at ? J.fmtDate(b.last_success_at) : "",
+                     text: b.last_success_at ? J.ago(b.last_success_at) : "never" }),
+          el("td", el("div.row", el("span.badge." + tone, { text: word, dataset: { status: word } }),
+            b.incident_id ? el("a.badge.error.plain", { href: "/incidents/" + b.incident_id, text: "#" + b.incident_id,
+              title: "open incident " + b.incident_id }) : null),
+            b.overdue ? el("div.alert-reason", { text: b.overdue }) : null,
+            b.last_status === "error" && b.last_error ? el("div.muted.wrap.why", { title: b.last_error, text: reason(b.last_error) }) : null,
+            !alerting && b.next_run_at ? el("div.muted", { title: J.fmtDate(b.next_run_at), text: "next " + J.fmtDate(b.next_run_at) }) : null));
+      }))));
+  }
+
   async function load() {
     let d;
     try {
@@ -121,7 +158,7 @@
         ? "The dashboard API is not available on this server yet; the widgets fill in once it is."
         : "Could not load the dashboard: " + err.message;
       for (const m of J.$$("[data-metric]")) if (m.querySelector(".skeleton")) J.clear(m, el("small", { text: "—" }));
-      for (const id of ["drift-body", "targets-body", "src-body", "inc-body"]) {
+      for (const id of ["drift-body", "targets-body", "src-body", "bk-body", "inc-body"]) {
         const b = document.getElementById(id);
         if (b.querySelector(".skeleton")) J.clear(b, el("p.muted", { text: "No data." }));
       }
@@ -138,6 +175,7 @@
     J.clear(J.$("#drift-body"), drift(d.drift || {}, d.sources));
     J.clear(J.$("#targets-body"), targets(d.kinds));
     J.clear(J.$("#src-body"), sources(d.sources, controllerDown));
+    J.clear(J.$("#bk-body"), backups(d.backups));
     J.clear(J.$("#inc-body"), incidents(d.incidents));
     if (J.setStatusFromDashboard) J.setStatusFromDashboard(d);
     updated.textContent = "Updated " + new Date().toLocaleTimeString() + " · refreshes every 10 s";
