@@ -131,7 +131,9 @@ class Dispatcher:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        # two instances: a wake-up while a tick is ending starts the second, which either hands its work to
+        # the first (still looping, under the lock) or does it itself; never two sending at once
+        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 2})
         self.pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="notify")
         self._lock = threading.Lock()
         self._busy = self._again = False

@@ -183,7 +183,7 @@ def plan_recorded(db: Session, plan: PlanRow) -> None:
     body = "\n".join([f"{plan.manifest_name} → {plan.target}: {counts or 'changes'}", *plan.held_reasons])
     emit(db, event, key=f"plan:{plan.source_id}:{plan.manifest_path}:{plan.target}:{plan.checksum}",
          title=f"{plan.target}: {what}"[:300], body=body, environment=environment_of(db, plan.connection),
-         link=f"/gitops?plan={plan.id}", data={"plan_id": plan.id, "target": plan.target, "status": plan.status})
+         link="/gitops#plans", data={"plan_id": plan.id, "target": plan.target, "status": plan.status})
 
 
 def backup_trouble(db: Session, event: str, backup: BackupSchedule, why: str, job_id: int | None = None) -> None:
