@@ -296,3 +296,28 @@ def test_a_failed_job_and_a_plan_waiting_notify(runtime, make, env, receiver):
     assert [d.event for d in rows] == ["job.failed", "plan.awaiting_approval", "drift.detected"]
     assert rows[0].title.startswith(f"Job {job.id} error") and rows[0].body == "task failed: pull image"
     assert rows[1].body == "app → prod-swarm: update 2"
+
+
+def test_a_failed_backup_notifies_in_its_repositorys_environment(runtime, make, env, receiver):
+    from controller.backups import schedule
+    from controller.store.models import BackupSchedule
+
+    connection, rule = make
+    repo = connection("backup-repository", {"repository": "/var/backups/jarvis-test"}, {"password": "pw-123456"})
+    r = rule(connection("notify-webhook", {"url": receiver.url}, {"secret": receiver.secret_given})["name"],
+             ["backup.failed"])
+    with runtime.db.session() as db:
+        job = Job(runbook="backup-volume", title="Backup app-data", status="error", reason="restic: repository locked")
+        db.add(job)
+        db.flush()
+        row = BackupSchedule(key=f"notify-test:{uuid.uuid4().hex}", name="app-data", runbook="backup-volume",
+                             schedule="0 3 * * *", input={"repository": repo["name"], "volume": "app-data"},
+                             last_job_id=job.id)
+        db.add(row)
+        db.flush()
+        schedule.job_finished(db, job.id, "error")
+        db.commit()
+        backup_id = row.id
+    (d,) = _deliveries(runtime, r["id"])
+    assert (d.event, d.environment, d.title) == ("backup.failed", env, "Backup app-data failed")
+    assert d.body == "restic: repository locked" and d.link == f"/backups/{backup_id}"
