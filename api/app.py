@@ -24,6 +24,7 @@ from api.routers import (
     infra,
     jobs,
     metrics,
+    notifications,
     plans,
     runbooks,
     sources,
@@ -37,7 +38,8 @@ from controller.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
            sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
-           metrics.router, incidents.router, alerts.router, backups.router, containers.router, infra.router]
+           metrics.router, incidents.router, alerts.router, backups.router, containers.router, infra.router,
+           notifications.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,

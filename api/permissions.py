@@ -58,4 +58,8 @@ ACTIONS: dict[str, Rule] = {
     # backups: everyone sees them; operators run them and their checks (restores are runbooks: admin)
     "backups.read": Rule("viewer"),
     "backups.run": Rule("operator"),
+    # notifications: everyone sees rules and deliveries; operators send one again; admins write rules
+    "notifications.read": Rule("viewer"),
+    "notifications.retry": Rule("operator"),
+    "notifications.write": Rule("admin"),
 }

@@ -15,12 +15,14 @@ from controller.backups.service import BackupScheduler
 from controller.gitops import outcomes
 from controller.gitops.service import start_controller
 from controller.jobs.service import JobsService
+from controller.notifications import events as notify_events
+from controller.notifications.delivery import Dispatcher
 from controller.process import run_until_signalled
 from controller.runtime import Runtime
 from controller.settings import Settings
 
 log = logging.getLogger(__name__)
-AFTER_JOB = (outcomes.job_finished, backup_schedule.job_finished)
+AFTER_JOB = (outcomes.job_finished, backup_schedule.job_finished, notify_events.job_finished)
 
 
 def jobs_service(rt: Runtime) -> JobsService:
@@ -38,6 +40,7 @@ def start(rt: Runtime) -> list:
     if rt.settings.run_worker or rt.redis is None:
         parts.append(jobs.start_worker())
         parts.append(jobs.start_sweeper())
+        parts.append(Dispatcher(rt).start())      # notifications are sent where jobs run
     if rt.settings.run_controller:
         ctl = start_controller(rt)
         parts.append(ctl)
@@ -62,7 +65,12 @@ def run_worker(settings: Settings) -> int:
     jobs = jobs_service(rt)
     jobs.start_worker()
     jobs.start_sweeper()
-    return run_until_signalled(rt.close)   # closing the runtime stops its services
+    dispatcher = Dispatcher(rt).start()
+
+    def close() -> None:
+        dispatcher.stop()
+        rt.close()
+    return run_until_signalled(close)   # closing the runtime stops its services
 
 
 def run_controller(settings: Settings) -> int:

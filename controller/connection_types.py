@@ -21,6 +21,7 @@ import jsonschema
 from controller import registry
 from controller.backups import restic
 from controller.contract import ConnectionCheck, ConnectionInfo
+from controller.notifications import channels
 
 log = logging.getLogger(__name__)
 PARTS = ("config", "credentials")
@@ -198,7 +199,113 @@ ALERTMANAGER = ConnectionType(
 )
 
 
-BUILTIN: tuple[ConnectionType, ...] = (GITHUB, SSH, BACKUP_REPOSITORY, ALERTMANAGER)
+# -- notification channels: a channel is a connection of a `notify-*` type (controller/notifications) --
+_HTTP_URL = {"type": "string", "pattern": r"^https?://", "minLength": 8}
+
+EMAIL = ConnectionType(
+    name="notify-email",
+    title="Email (SMTP) notification channel",
+    description="Notifications sent as mail through an SMTP server (apprise). The connection test sends a "
+                "test message.",
+    config=object_schema({
+        "host": {"type": "string", "title": "SMTP server", "minLength": 1, "description": "The SMTP server's host name.",
+                 "examples": ["smtp.example.com"]},
+        "port": {"type": "integer", "title": "Port", "minimum": 1, "maximum": 65535, "default": 587,
+                 "description": "The SMTP port."},
+        "security": {"type": "string", "title": "Security", "enum": ["starttls", "ssl", "none"], "default": "starttls",
+                     "description": "starttls upgrades a plain connection, ssl is TLS from the start (465), none is "
+                                    "plain SMTP (a relay on a trusted network only)."},
+        "username": {"type": "string", "title": "User", "minLength": 1,
+                     "description": "The SMTP user, when the server asks for one."},
+        "from": {"type": "string", "title": "From", "pattern": "@", "description": "The sender address.",
+                 "examples": ["jarvis@example.com"]},
+        "to": {"type": "array", "title": "To", "minItems": 1, "items": {"type": "string", "pattern": "@"},
+               "description": "The addresses notifications go to.", "examples": ["ops@example.com"]},
+    }, required=["host", "from", "to"]),
+    credentials=object_schema({
+        "password": secret("Password", "The SMTP user's password."),
+    }),
+    check=channels.check_connection,
+)
+
+WEBHOOK = ConnectionType(
+    name="notify-webhook",
+    title="Signed webhook notification channel",
+    description="Notifications POSTed as JSON (`event`, `title`, `body`, `environment`, `link`, `data`, "
+                "`delivery_id`) and signed: `X-Jarvis-Signature: sha256=<hex HMAC-SHA256 of "
+                "\"<X-Jarvis-Timestamp>.<raw body>\" under the secret>`; also `X-Jarvis-Event` and "
+                "`X-Jarvis-Delivery`. A receiver recomputes it, compares in constant time and refuses an old "
+                "timestamp. Any answer but 2xx is a failed delivery, retried.",
+    config=object_schema({
+        "url": {**_HTTP_URL, "title": "URL", "description": "Where the notifications are POSTed.",
+                "examples": ["https://hooks.example.com/jarvis"]},
+    }, required=["url"]),
+    credentials=object_schema({
+        "secret": secret("Signing secret", "The HMAC-SHA256 key the receiver checks the signature with. At least "
+                         "16 characters; make one with `openssl rand -hex 32`.", minLength=16),
+    }, required=["secret"]),
+    check=channels.check_connection,
+)
+
+SLACK = ConnectionType(
+    name="notify-slack",
+    title="Slack notification channel",
+    description="Notifications posted to a Slack channel through an incoming webhook (apprise).",
+    credentials=object_schema({
+        "webhook_url": secret("Incoming webhook URL", "The incoming webhook of a Slack app, which names the channel.",
+                              pattern=r"^https://hooks\.slack\.com/services/",
+                              examples=["https://hooks.slack.com/services/T000/B000/XXXX"]),
+    }, required=["webhook_url"]),
+    check=channels.check_connection,
+)
+
+DISCORD = ConnectionType(
+    name="notify-discord",
+    title="Discord notification channel",
+    description="Notifications posted to a Discord channel through its webhook (apprise).",
+    credentials=object_schema({
+        "webhook_url": secret("Webhook URL", "The channel's webhook (Channel settings → Integrations → Webhooks).",
+                              pattern=r"^https://(discord|discordapp)\.com/api/webhooks/",
+                              examples=["https://discord.com/api/webhooks/1234/abcd"]),
+    }, required=["webhook_url"]),
+    check=channels.check_connection,
+)
+
+TELEGRAM = ConnectionType(
+    name="notify-telegram",
+    title="Telegram notification channel",
+    description="Notifications sent by a Telegram bot to a chat (apprise).",
+    config=object_schema({
+        "chat_id": {"type": "string", "title": "Chat id", "minLength": 1,
+                    "description": "The chat, group or channel the bot writes to (a number, or @channel).",
+                    "examples": ["-1001234567890", "@ops_alerts"]},
+    }, required=["chat_id"]),
+    credentials=object_schema({
+        "bot_token": secret("Bot token", "The bot's token from @BotFather.", examples=["123456:ABC-DEF…"]),
+    }, required=["bot_token"]),
+    check=channels.check_connection,
+)
+
+NTFY = ConnectionType(
+    name="notify-ntfy",
+    title="ntfy notification channel",
+    description="Notifications published to an ntfy topic, on ntfy.sh or a server of your own (apprise).",
+    config=object_schema({
+        "url": {**_HTTP_URL, "title": "Server", "default": "https://ntfy.sh",
+                "description": "The ntfy server.", "examples": ["https://ntfy.example.com"]},
+        "topic": {"type": "string", "title": "Topic", "minLength": 1, "pattern": r"^[A-Za-z0-9_-]+$",
+                  "description": "The topic subscribers follow.", "examples": ["jarvis-alerts"]},
+        "priority": {"type": "string", "title": "Priority", "enum": ["min", "low", "default", "high", "max"],
+                     "description": "The messages' priority."},
+    }, required=["topic"]),
+    credentials=object_schema({
+        "token": secret("Access token", "An access token of a user who may publish to the topic."),
+    }),
+    check=channels.check_connection,
+)
+
+CHANNELS: tuple[ConnectionType, ...] = (EMAIL, WEBHOOK, SLACK, DISCORD, TELEGRAM, NTFY)
+BUILTIN: tuple[ConnectionType, ...] = (GITHUB, SSH, BACKUP_REPOSITORY, ALERTMANAGER) + CHANNELS
 
 
 def installed() -> dict[str, ConnectionType]:

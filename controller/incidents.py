@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from controller.errors import Conflict, Invalid, NotFound
+from controller.notifications import events as notify
 from controller.store.models import Incident, IncidentEvent, utcnow
 
 STATES = ("open", "acknowledged", "resolved")
@@ -46,6 +47,7 @@ class Resolution:
 def event(db: Session, incident: Incident, kind: str, actor: str, message: str = "", **data: Any) -> IncidentEvent:
     row = IncidentEvent(incident_id=incident.id, kind=kind, actor=actor, message=message[:5000], data=data)
     db.add(row)
+    notify.incident_changed(db, incident, kind, actor, message)
     return row
 
 

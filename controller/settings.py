@@ -101,6 +101,13 @@ class Settings(BaseSettings):
                                                "--workers N` (N > 1) share their counters through "
                                                "(PROMETHEUS_MULTIPROC_DIR); default `<data_dir>/metrics`. Emptied at start.")
 
+    notify_tick_seconds: float = Field(1.0, description="How often notifications owed are looked for (a new one "
+                                       "made in the same process is sent at once).")
+    notify_retry_base_seconds: float = Field(10.0, description="Wait before a failed notification is tried again; "
+                                             "doubled at each failure, at most an hour.")
+    notify_max_attempts: int = Field(8, description="Attempts at one notification before it is marked failed "
+                                     "(shown under Notifications → Deliveries, and retried by hand from there).")
+
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="One JSON object per log line.")
 

@@ -37,6 +37,7 @@ NAV = [
     ("/runbooks", "Runbooks", "runbooks"),
     ("/jobs", "Jobs", "jobs"),
     ("/incidents", "Incidents", "incidents"),
+    ("/notifications", "Notifications", "notifications"),
     ("/backups", "Backups", "backups"),
     ("/infra", "Infra", "infra"),
     ("/containers", "Containers", "containers"),
@@ -151,6 +152,11 @@ def incidents(request: Request):
 @router.get("/incidents/{incident_id}")
 def incident(request: Request, incident_id: int):
     return _page(request, "incidents", incident_id=str(incident_id))
+
+
+@router.get("/notifications")
+def notifications(request: Request):
+    return _page(request, "notifications")
 
 
 @router.get("/containers")

@@ -27,6 +27,7 @@ from controller import cron, incidents
 from controller.errors import Conflict, Invalid
 from controller.jobs.catalog import Catalog
 from controller.manifests.checks import unknown_connection_hint
+from controller.notifications import events as notify
 from controller.store.models import FINAL, BackupCheck, BackupSchedule, Job, Manifest, Source, utcnow
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,8 @@ def fire_due(rt, jobs, now: dt.datetime | None = None) -> list[int]:
                     job_id=row.last_job_id, detail={"backup_id": row.id, "slot": slot.isoformat()},
                     message=f"the {slot:%Y-%m-%d %H:%M} UTC run was skipped: job {row.last_job_id} "
                             "(the previous run) had not ended")
+                notify.backup_trouble(db, "backup.missed", row, f"the {slot:%Y-%m-%d %H:%M} UTC run was skipped: job "
+                                      f"{row.last_job_id} (the previous run) had not ended", row.last_job_id)
                 db.commit()
                 continue
             try:
@@ -248,6 +251,7 @@ def _failed(db: Session, row: BackupSchedule, why: str, job_id: int | None) -> N
     incidents.open_or_update(db, fingerprint(row), title=f"Backup {row.name} failed", origin="backup",
                              severity="critical", target=row.target, resource=row.name, source_id=row.source_id,
                              job_id=job_id, detail={"backup_id": row.id, "runbook": row.runbook}, message=why[:500])
+    notify.backup_trouble(db, "backup.failed", row, why[:2000], job_id)
 
 
 def job_finished(db: Session, job_id: int, status: str) -> None:

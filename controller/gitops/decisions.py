@@ -19,6 +19,7 @@ from controller import connections, incidents, registry
 from controller.errors import Conflict, Invalid, NotFound
 from controller.jobs.service import JobsService
 from controller.jobs.submit import STEP_SECRET_PREFIX, JobRequest
+from controller.notifications import events as notify
 from controller.plans import Change, Plan
 from controller.runtime import Runtime
 from controller.store.models import FINAL, Job, PlanRow, Source, utcnow
@@ -89,6 +90,7 @@ def record(db: Session, store, *, source_id: int, source_name: str, path: str, k
                   decided_by="policy:auto" if status == "approved" else "")
     db.add(row)
     db.flush()
+    notify.plan_recorded(db, row)
     if plan.secrets:
         values = {k: base64.b64encode(v).decode() for k, v in plan.secrets.items()}
         row.secrets_key_id, row.secrets = store.seal(values, f"plans:{row.id}")

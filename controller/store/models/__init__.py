@@ -26,7 +26,8 @@ from controller.store.models.gitops import (
 )
 from controller.store.models.incidents import IncidentEvent
 from controller.store.models.jobs import FINAL, Job, JobArtifact, JobEvent, JobStep
+from controller.store.models.notifications import NotificationDelivery, NotificationRule
 
 __all__ = ["DriftItem", "Incident", "IncidentEvent", "Lease", "Manifest", "PlanRow", "ReconcileRun", "Revision", "Source",
-           "TargetStatus", "WebhookDelivery", "AppSetting", "AuditEntry", "BackupCheck", "BackupSchedule", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "OneTimeToken", "RecoveryCode", "RefreshToken",
+           "TargetStatus", "WebhookDelivery", "AppSetting", "AuditEntry", "BackupCheck", "BackupSchedule", "Base", "Connection", "FINAL", "Job", "JobArtifact", "JobEvent", "JobStep", "NotificationDelivery", "NotificationRule", "OneTimeToken", "RecoveryCode", "RefreshToken",
            "User", "UserSession", "utcnow"]
