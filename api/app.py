@@ -22,6 +22,7 @@ from api.routers import (
     health,
     incidents,
     jobs,
+    logs,
     metrics,
     plans,
     runbooks,
@@ -36,7 +37,8 @@ from controller.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
            sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
-           metrics.router, incidents.router, alerts.router, backups.router, containers.router]
+           metrics.router, incidents.router, alerts.router, backups.router, containers.router,
+           logs.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,

@@ -5,6 +5,14 @@ Portainer connection one per Docker endpoint, reached through Portainer's Docker
 turns the engine's answers into what the API shows; `service` is what the API and runbooks call.
 """
 
-from .service import CONNECTION_TYPES, container_detail, container_logs, containers_tree, restart_container
+from .service import (
+                      CONNECTION_TYPES,
+                      container_detail,
+                      container_logs,
+                      containers_tree,
+                      restart_container,
+                      service_logs,
+)
 
-__all__ = ["CONNECTION_TYPES", "container_detail", "container_logs", "containers_tree", "restart_container"]
+__all__ = ["CONNECTION_TYPES", "container_detail", "container_logs", "containers_tree", "restart_container",
+           "service_logs"]

@@ -1,0 +1,8 @@
+"""One log query over every source Jarvis reads (Swarm services, containers, job events): `sources`
+names and reads them, `query` filters, bounds and cuts; the API and the follow WebSocket call both."""
+
+from .query import LIMIT_MAX, Q_MAX, RANGE_MAX, SCAN_MAX, Cursor, after, positions, query, shown
+from .sources import SOURCES, Target, read, resolve
+
+__all__ = ["LIMIT_MAX", "Q_MAX", "RANGE_MAX", "SCAN_MAX", "SOURCES", "Cursor", "Target", "after", "positions",
+           "query", "read", "resolve", "shown"]
