@@ -8,7 +8,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import docs, errors, instruments, processes, ws
+from api import docs, errors, instruments, processes, ws, ws_logs
 from api.middleware import RequestMiddleware
 from api.routers import (
     alerts,
@@ -74,6 +74,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
 def _extra_routers(app: FastAPI) -> None:
     docs.install(app)
     app.include_router(ws.router)
+    app.include_router(ws_logs.router)
     app.include_router(pages.router)
     pages.install(app)   # static files
 
