@@ -8,7 +8,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import docs, errors, instruments, processes, ws
+from api import docs, errors, instruments, processes, ws, ws_logs
 from api.middleware import RequestMiddleware
 from api.routers import (
     alerts,
@@ -23,6 +23,7 @@ from api.routers import (
     incidents,
     infra,
     jobs,
+    logs,
     metrics,
     notifications,
     plans,
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 ROUTERS = [health.router, auth.router, users.router, connections.router, audit.router, runbooks.router, jobs.router,
            sources.router, plans.router, webhooks.router, dashboard.router, connection_types.router,
            metrics.router, incidents.router, alerts.router, backups.router, containers.router, infra.router,
-           notifications.router]
+           notifications.router, logs.router]
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None, *,
@@ -75,6 +76,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None,
 def _extra_routers(app: FastAPI) -> None:
     docs.install(app)
     app.include_router(ws.router)
+    app.include_router(ws_logs.router)
     app.include_router(pages.router)
     pages.install(app)   # static files
 

@@ -49,6 +49,7 @@ ACTIONS: dict[str, Rule] = {
     # live containers: everyone sees them and their logs; operators restart them
     "containers.read": Rule("viewer"),
     "containers.logs": Rule("viewer"),
+    "logs.read": Rule("viewer"),
     "containers.restart": Rule("operator"),
     # servers (the Infra page): everyone sees them
     "infra.read": Rule("viewer"),

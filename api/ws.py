@@ -84,10 +84,9 @@ def _job_state(rt, job_id: int) -> tuple[str, int] | None:
     return (row[0], row[1]) if row else None
 
 
-@router.websocket("/ws/jobs/{job_id}")
-async def job_stream(ws: WebSocket, job_id: Id, after: Counter = 0):
-    # both bounded by their schema: a value no column can hold is closed with the reason (api/errors.py)
-    rt = ws.app.state.runtime
+async def accept_watcher(ws: WebSocket) -> tuple[int, str] | None:
+    """Accepts the socket; (user id, session id) of its caller, or None once told "not authenticated"
+    and closed with 4401. Every log stream (jobs, /ws/logs) starts so."""
     try:
         caller = await run_in_threadpool(_authenticate, ws)
     except JarvisError:
@@ -96,6 +95,39 @@ async def job_stream(ws: WebSocket, job_id: Id, after: Counter = 0):
     if caller is None:
         await ws.send_json({"type": "error", "detail": "not authenticated"})
         await ws.close(code=4401)
+    return caller
+
+
+class SessionCheck:
+    """Checks the caller's session at most every SESSION_CHECK_S; raises SessionEnded once it ended."""
+
+    def __init__(self, rt, sid: str) -> None:
+        self.checker, self.sid = liveness.for_runtime(rt), sid
+        self.next_check = time.monotonic() + SESSION_CHECK_S
+
+    def due_in(self) -> float:
+        return max(0.01, self.next_check - time.monotonic())
+
+    async def __call__(self) -> None:
+        if time.monotonic() < self.next_check:
+            return
+        self.next_check = time.monotonic() + SESSION_CHECK_S
+        reason = await run_in_threadpool(self.checker.end_reason, self.sid)
+        if reason:
+            raise SessionEnded(reason)
+
+
+async def close_ended(ws: WebSocket, ended: SessionEnded) -> None:
+    await ws.send_json({"type": "error", "detail": f"session ended: {ended}"})
+    await ws.close(code=4401, reason=f"session ended: {ended}"[:120])
+
+
+@router.websocket("/ws/jobs/{job_id}")
+async def job_stream(ws: WebSocket, job_id: Id, after: Counter = 0):
+    # both bounded by their schema: a value no column can hold is closed with the reason (api/errors.py)
+    rt = ws.app.state.runtime
+    caller = await accept_watcher(ws)
+    if caller is None:
         return
     state = await run_in_threadpool(_job_state, rt, job_id)
     if state is None:
@@ -107,19 +139,8 @@ async def job_stream(ws: WebSocket, job_id: Id, after: Counter = 0):
     sub = await JobsService.of(rt).bus.subscribe(job_id, overflow.set, BUFFER)
     cursor = max(0, after)
     WS_WATCHERS.inc()
-    checker, sid = liveness.for_runtime(rt), caller[1]
-    next_check = time.monotonic() + SESSION_CHECK_S
+    check_session = SessionCheck(rt, caller[1])    # between frames, however busy the job
     next_poll = time.monotonic() + POLL_S
-
-    async def check_session() -> None:
-        """Between frames, however busy the job: the session may end while the socket is open."""
-        nonlocal next_check
-        if time.monotonic() < next_check:
-            return
-        next_check = time.monotonic() + SESSION_CHECK_S
-        reason = await run_in_threadpool(checker.end_reason, sid)
-        if reason:
-            raise _SessionEnded(reason)
 
     async def send_stored(upto: int | None = None) -> None:
         nonlocal cursor
@@ -146,7 +167,7 @@ async def job_stream(ws: WebSocket, job_id: Id, after: Counter = 0):
         while True:
             await check_session()
             try:
-                msg = await asyncio.wait_for(sub.get(), timeout=max(0.01, next_check - time.monotonic()))
+                msg = await asyncio.wait_for(sub.get(), timeout=check_session.due_in())
             except TimeoutError:
                 if overflow.is_set():
                     raise _Overflow() from None
@@ -181,9 +202,8 @@ async def job_stream(ws: WebSocket, job_id: Id, after: Counter = 0):
     except _Overflow:
         await ws.send_json({"type": "resume", "after": cursor})
         await ws.close(code=4000)
-    except _SessionEnded as ended:
-        await ws.send_json({"type": "error", "detail": f"session ended: {ended}"})
-        await ws.close(code=4401, reason=f"session ended: {ended}"[:120])
+    except SessionEnded as ended:
+        await close_ended(ws, ended)
     except WebSocketDisconnect:
         pass
     finally:
@@ -195,7 +215,7 @@ class _Overflow(Exception):
     pass
 
 
-class _SessionEnded(Exception):
+class SessionEnded(Exception):
     pass
 
 

@@ -6,8 +6,15 @@ turns the engine's answers into what the API shows; `service` (containers) and `
 redeployed) are what the API and runbooks call.
 """
 
-from .service import CONNECTION_TYPES, container_detail, container_logs, containers_tree, restart_container
+from .service import (
+    CONNECTION_TYPES,
+    container_detail,
+    container_logs,
+    containers_tree,
+    restart_container,
+    service_logs,
+)
 from .stacks import redeploy_stack, wait_rolled
 
 __all__ = ["CONNECTION_TYPES", "container_detail", "container_logs", "containers_tree", "redeploy_stack",
-           "restart_container", "wait_rolled"]
+           "restart_container", "service_logs", "wait_rolled"]

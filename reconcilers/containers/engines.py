@@ -4,7 +4,9 @@ A docker connection's engine is opened with the Swarm kind's client (`reconciler
 Portainer environment is reached through Portainer's Docker proxy (`/api/endpoints/{id}/docker/...`)
 with the Portainer kind's client, so credentials, retries and TLS are handled in one place each.
 Answers are the Engine API's own JSON; logs are the payload of one stream (stdout or stderr), its
-lines prefixed by their RFC 3339 timestamp.
+lines prefixed by their RFC 3339 timestamp. A Swarm service's log (`/services/{id}/logs`, what
+`docker service logs` reads: the manager gathers every task's lines from their nodes) is read with
+details, so each line also carries its task's and node's ids.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class Engine(Protocol):
     def logs(self, cid: str, stream: str, *, tail: int | None, since: datetime | None,
              until: datetime | None, tty: bool) -> bytes: ...
     def restart(self, cid: str) -> None: ...
+    def service_logs(self, service: str, stream: str, *, tail: int | None, since: datetime | None) -> bytes: ...
+    def tasks(self, service: str) -> list[dict[str, Any]]: ...
+    def nodes(self) -> list[dict[str, Any]]: ...
     # a stack's services (Swarm): [] when the engine is not a Swarm manager
     def services(self, label: str) -> list[dict[str, Any]]: ...
     def inspect_service(self, sid: str) -> dict[str, Any]: ...
@@ -59,19 +64,30 @@ class Environment:
     status: str = "up"
 
 
-def _unix(t: datetime | None) -> int | None:
-    return int(t.timestamp()) if t is not None else None
+def _unix(t: datetime | None) -> str | None:
+    """The Engine API's `since`/`until`: seconds with a fraction (to the microsecond)."""
+    return f"{t.timestamp():.6f}" if t is not None else None
+
+
+def _log_params(stream: str, tail: int | None, since: datetime | None, until: datetime | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"stdout": int(stream == "stdout"), "stderr": int(stream == "stderr"),
+                              "timestamps": 1, "tail": "all" if tail is None else tail}
+    if since is not None:
+        params["since"] = _unix(since)
+    if until is not None:
+        params["until"] = _unix(until)
+    return params
 
 
 class DockerEngine:
     def __init__(self, client: docker.DockerClient, label: str):
         self.api, self.label = client.api, label
 
-    def _call(self, what: str, fn, *args, missing: str = "container", **kwargs):
+    def _call(self, what: str, fn, *args, noun: str = "container", **kwargs):
         try:
             return fn(*args, **kwargs)
         except docker.errors.NotFound:
-            raise NotFound(f"no {missing} {args[0] if args else ''!r} on {self.label}") from None
+            raise NotFound(f"no {noun} {args[0] if args else ''!r} on {self.label}") from None
         except docker.errors.APIError as exc:
             raise TargetUnavailable(f"{self.label}: {what}: {exc.explanation or exc}") from None
         except (docker.errors.DockerException, OSError) as exc:
@@ -88,16 +104,28 @@ class DockerEngine:
 
     def logs(self, cid: str, stream: str, *, tail: int | None, since: datetime | None,
              until: datetime | None, tty: bool) -> bytes:
-        kwargs: dict[str, Any] = {"stdout": stream == "stdout", "stderr": stream == "stderr", "timestamps": True,
-                                  "tail": "all" if tail is None else tail}
-        if since is not None:
-            kwargs["since"] = _unix(since)
-        if until is not None:
-            kwargs["until"] = _unix(until)
-        return self._call("logs", self.api.logs, cid, **kwargs)   # the SDK takes the frames apart
+        # the raw route rather than the SDK's logs(): it rounds `since` down to the second
+        return self._call("logs", self._raw_logs, cid, "/containers/{0}/logs",
+                          _log_params(stream, tail, since, until), tty)
+
+    def _raw_logs(self, ref: str, route: str, params: dict[str, Any], tty: bool) -> bytes:
+        res = self.api._get(self.api._url(route, ref), params=params)
+        self.api._raise_for_status(res)
+        return res.content if tty else demultiplex(res.content)
 
     def restart(self, cid: str) -> None:
         self._call("restart", self.api.restart, cid, timeout=RESTART_GRACE)
+
+    def service_logs(self, service: str, stream: str, *, tail: int | None, since: datetime | None) -> bytes:
+        params = {**_log_params(stream, tail, since, None), "details": 1}
+        return self._call("service logs", self._raw_logs, service, "/services/{0}/logs", params, False,
+                          noun="service")
+
+    def tasks(self, service: str) -> list[dict[str, Any]]:
+        return self._call("list tasks", self.api.tasks, {"service": service})
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self._call("list nodes", self.api.nodes)
 
     def services(self, label: str) -> list[dict[str, Any]]:
         try:
@@ -110,13 +138,13 @@ class DockerEngine:
             raise TargetUnavailable(f"{self.label}: list services: {exc}") from None
 
     def inspect_service(self, sid: str) -> dict[str, Any]:
-        return self._call("inspect service", self.api.inspect_service, sid, missing="service")
+        return self._call("inspect service", self.api.inspect_service, sid, noun="service")
 
     def update_service(self, sid: str, version: int, spec: dict[str, Any]) -> None:
         # the spec as read, sent back whole (the SDK's keyword form would rebuild it from parts)
         url = self.api._url("/services/{0}/update", sid)
         self._call("update service", lambda _sid: self.api._result(
-            self.api._post_json(url, data=spec, params={"version": version}), True), sid, missing="service")
+            self.api._post_json(url, data=spec, params={"version": version}), True), sid, noun="service")
 
     def containers_labelled(self, label: str) -> list[dict[str, Any]]:
         return self._call("list containers", self.api.containers, all=True, filters={"label": label})
@@ -145,17 +173,21 @@ class PortainerEngine:
 
     def logs(self, cid: str, stream: str, *, tail: int | None, since: datetime | None,
              until: datetime | None, tty: bool) -> bytes:
-        params: dict[str, Any] = {"stdout": int(stream == "stdout"), "stderr": int(stream == "stderr"),
-                                  "timestamps": 1, "tail": "all" if tail is None else tail}
-        if since is not None:
-            params["since"] = _unix(since)
-        if until is not None:
-            params["until"] = _unix(until)
-        raw = self._get(f"/containers/{cid}/logs", params).content
+        raw = self._get(f"/containers/{cid}/logs", _log_params(stream, tail, since, until)).content
         return raw if tty else demultiplex(raw)
 
     def restart(self, cid: str) -> None:
         self._get(f"/containers/{cid}/restart", {"t": RESTART_GRACE}, method="POST")
+
+    def service_logs(self, service: str, stream: str, *, tail: int | None, since: datetime | None) -> bytes:
+        params = {**_log_params(stream, tail, since, None), "details": 1}
+        return demultiplex(self._get(f"/services/{service}/logs", params).content)
+
+    def tasks(self, service: str) -> list[dict[str, Any]]:
+        return self._get("/tasks", {"filters": json.dumps({"service": [service]})}).json()
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self._get("/nodes").json()
 
     def services(self, label: str) -> list[dict[str, Any]]:
         try:

@@ -100,19 +100,17 @@ def containers_tree(conns: Sequence[ConnectionInfo]) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def _engine_for(conn: ConnectionInfo, ref: str, what: str = "container") -> Iterator[tuple[Environment, Engine, str]]:
-    """The environment `ref` names (`<endpoint id>:` first on a Portainer connection), its engine and the
-    container id or stack name after the endpoint."""
+def _engine_for(conn: ConnectionInfo, ref: str, noun: str = "container") -> Iterator[tuple[Environment, Engine, str]]:
     opener = OPENERS.get(conn.type)
     if opener is None:
-        raise NotFound(f"connection {conn.name!r} is a {conn.type} connection: it has no {what}s")
+        raise NotFound(f"connection {conn.name!r} is a {conn.type} connection: it has no {noun}s")
     endpoint, sep, cid = ref.rpartition(":")
     if not cid or len(cid) > 128 or not cid.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise Invalid(f"not a {what} id: {ref!r}")
+        raise Invalid(f"not a {noun} {'id' if noun == 'container' else 'name'}: {ref!r}")
     with opener(conn) as envs:
         if not sep and any(env.endpoint is not None for env, _ in envs):
-            raise Invalid(f"connection {conn.name!r} serves several environments: address a {what} as "
-                          f"<endpoint id>:<{what} {'name' if what == 'stack' else 'id'}>, got {ref!r}")
+            raise Invalid(f"connection {conn.name!r} serves several environments: address a {noun} as "
+                          f"<endpoint id>:<{noun} {'id' if noun == 'container' else 'name'}>, got {ref!r}")
         for env, engine in envs:
             if (not sep and env.endpoint is None) or (sep and env.endpoint is not None and str(env.endpoint) == endpoint):
                 yield env, engine, cid
@@ -163,3 +161,29 @@ def container_logs(conn: ConnectionInfo, ref: str, *, tail: int | None, since: d
         streams = [views.log_lines(engine.logs(inspect["Id"], s, tail=tail, since=since, until=until, tty=tty), s)
                    for s in ("stdout", "stderr")]
         return views.merged(streams[0], streams[1], tail)
+
+
+def service_logs(conn: ConnectionInfo, ref: str, *, tail: int | None, since: datetime | None,
+                 until: datetime | None) -> list[dict[str, Any]]:
+    """A Swarm service's log as `docker service logs` reads it: every task's lines (from whichever node
+    runs it), stdout and stderr, merged in time order; each line labelled with its task, slot and node
+    (`labels.name` is docker's own `<service>.<slot>.<task id>`, `labels.node` the node's hostname).
+    `ref` is the service's name or id (`<endpoint id>:<service>` on Portainer)."""
+    with _engine_for(conn, ref, "service") as (_env, engine, name):
+        read_tail = tail if until is None else None      # the engine has no `until` for a service
+        streams = [views.log_lines(engine.service_logs(name, s, tail=read_tail, since=since), s, details=True)
+                   for s in ("stdout", "stderr")]
+        tasks = {t["ID"]: t for t in engine.tasks(name)}
+        hosts = {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"] for n in engine.nodes()}
+    lines = [line for line in views.merged(streams[0], streams[1], None)
+             if until is None or line["time"] is None or line["time"] < until]
+    out = []
+    for line in lines[-tail:] if tail else lines:
+        details = line.pop("details")
+        task_id, node_id = details.get("com.docker.swarm.task.id", ""), details.get("com.docker.swarm.node.id", "")
+        task = tasks.get(task_id) or {}
+        slot = str(task["Slot"]) if task.get("Slot") else node_id     # a global service's task: its node
+        line["labels"] = {"task": task_id, "slot": slot, "node": hosts.get(node_id, node_id),
+                          "name": f"{name}.{slot}.{task_id}"}
+        out.append(line)
+    return out

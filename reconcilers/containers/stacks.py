@@ -38,7 +38,7 @@ def redeploy_stack(conn: ConnectionInfo, ref: str) -> dict[str, Any]:
     Returns what was done: the services with the spec version each update was made from, or the
     containers with their new start times. A stack with neither is not found."""
     name = _split(ref)
-    with _engine_for(conn, ref, what="stack") as (env, engine, _):
+    with _engine_for(conn, ref, noun="stack") as (env, engine, _):
         base = {"connection": conn.name, "environment": env.name, "stack": name, "ref": ref}
         services = sorted(engine.services(f"{views.STACK_LABELS[0]}={name}"), key=lambda s: s["Spec"]["Name"])
         if services:
@@ -68,7 +68,7 @@ def wait_rolled(conn: ConnectionInfo, done: dict[str, Any], timeout: float) -> d
     if done["mode"] != "swarm":
         return {"failed": False, "msg": f"stack {done['stack']}: {len(done['containers'])} containers restarted"}
     deadline = time.monotonic() + timeout
-    with _engine_for(conn, done["ref"], what="stack") as (_env, engine, _):
+    with _engine_for(conn, done["ref"], noun="stack") as (_env, engine, _):
         pending = {s["id"]: s["name"] for s in done["services"]}
         states: dict[str, str] = {}
         while pending:

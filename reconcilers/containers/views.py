@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 STACK_LABELS = ("com.docker.stack.namespace", "com.docker.compose.project")
 SWARM_SERVICE, COMPOSE_SERVICE = "com.docker.swarm.service.name", "com.docker.compose.service"
@@ -96,19 +97,34 @@ def usage(stats: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def log_lines(payload: bytes, stream: str) -> list[dict[str, Any]]:
+def log_lines(payload: bytes, stream: str, *, details: bool = False) -> list[dict[str, Any]]:
     """Lines of one stream read with timestamps=1: [{stream, time, text}]; a line without a timestamp
-    (a TTY's carriage returns) keeps the previous line's time."""
+    (a TTY's carriage returns) keeps the previous line's time. Read with details=1 (a service's log),
+    each line also has `details`: the attributes the engine put before the text
+    (`com.docker.swarm.task.id=…,com.docker.swarm.node.id=…`, values URL-encoded)."""
     out: list[dict[str, Any]] = []
     last: datetime | None = None
+    attrs: dict[str, str] = {}
     for raw in payload.decode("utf-8", errors="replace").splitlines():
         m = _LOG_LINE.match(raw)
         if m:
             last, text = parse_time(m.group(1)), m.group(2)
+            if details:
+                attrs, text = _details(text)
         else:
             text = raw
-        out.append({"stream": stream, "time": last, "text": text})
+        out.append({"stream": stream, "time": last, "text": text, **({"details": attrs} if details else {})})
     return out
+
+
+def _details(text: str) -> tuple[dict[str, str], str]:
+    """The engine writes `<k=v,k=v> <text>`, or ` <text>` when a line has no attributes."""
+    head, _, rest = text.partition(" ")
+    attrs = {}
+    for pair in head.split(",") if head else ():
+        key, _, value = pair.partition("=")
+        attrs[unquote(key)] = unquote(value)
+    return attrs, rest
 
 
 def merged(stdout: list[dict[str, Any]], stderr: list[dict[str, Any]], tail: int | None) -> list[dict[str, Any]]:
