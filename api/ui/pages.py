@@ -49,7 +49,6 @@ NAV = [
 PENDING = {
     "infra": ("Servers and Swarm nodes", "docker",
               "Infra shows servers and Swarm nodes from a docker (Swarm manager) or hetzner connection."),
-    "logs": ("Service logs", "docker", "Logs streams service logs from a docker connection."),
     "assistant": ("IA DevOps assistant", "",
                   "The assistant answers questions about your infrastructure and proposes runbooks."),
 }
@@ -158,6 +157,11 @@ def incident(request: Request, incident_id: int):
 @router.get("/containers")
 def containers(request: Request):
     return _page(request, "containers")
+
+
+@router.get("/logs")
+def logs(request: Request):
+    return _page(request, "logs")
 
 
 @router.get("/backups")
