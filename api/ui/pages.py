@@ -48,7 +48,6 @@ NAV = [
 
 # pages whose live view needs a connection type that the API does not serve yet
 PENDING = {
-    "logs": ("Service logs", "docker", "Logs streams service logs from a docker connection."),
     "assistant": ("IA DevOps assistant", "",
                   "The assistant answers questions about your infrastructure and proposes runbooks."),
 }
@@ -167,6 +166,9 @@ def containers(request: Request):
 @router.get("/infra")
 def infra(request: Request):
     return _page(request, "infra")
+@router.get("/logs")
+def logs(request: Request):
+    return _page(request, "logs")
 
 
 @router.get("/backups")

@@ -56,6 +56,19 @@ def service():
     subprocess.run(["docker", "service", "rm", name], capture_output=True)
 
 
+TICKER = 'i=0; while true; do i=$((i+1)); echo "tick $i $(hostname)"; sleep 0.1; done'
+
+
+@pytest.fixture
+def ticker():
+    """Two replicas printing `tick <n> <hostname>` every 0.1 s."""
+    name = f"lgt-{uuid.uuid4().hex[:8]}"
+    service_up(name, 2, TICKER)
+    wait_for(lambda: len(docker_service_logs(name)) >= 6, "the ticker's first lines", timeout=120)
+    yield name
+    subprocess.run(["docker", "service", "rm", name], capture_output=True)
+
+
 @pytest.fixture
 def remote_conn(runtime):
     """A docker connection to an engine that does not answer (nothing listens on port 9)."""

@@ -3,26 +3,9 @@ reconnect from the cursor without gaps or repeats, a slow watcher told to resume
 
 from __future__ import annotations
 
-import subprocess
-import uuid
 from datetime import datetime
 
-import pytest
-
-from tests.support.waiting import wait_for
-
-from .conftest import docker_service_logs, service_up
-
-TICKER = 'i=0; while true; do i=$((i+1)); echo "tick $i $(hostname)"; sleep 0.1; done'
-
-
-@pytest.fixture
-def ticker():
-    name = f"lgt-{uuid.uuid4().hex[:8]}"
-    service_up(name, 2, TICKER)
-    wait_for(lambda: len(docker_service_logs(name)) >= 6, "the ticker's first lines", timeout=120)
-    yield name
-    subprocess.run(["docker", "service", "rm", name], capture_output=True)
+from .conftest import docker_service_logs
 
 
 def _collect(ws, at_least: int) -> tuple[list[tuple], str, dict | None]:

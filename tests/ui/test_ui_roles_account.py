@@ -106,8 +106,8 @@ def test_create_and_edit_a_connection_with_the_form_its_type_declares(page, cont
     saved = next(c for c in context.request.get("/api/connections").json() if c["name"] == "docker-ui-made")
     assert saved["config"] == {"base_url": "tcp://10.0.0.10:2376"}
     assert set(saved["credential_hints"]) == {"tls_cert", "tls_key"}              # kept: left empty in the form
-    page.goto("/logs")   # a page that lists the docker connections that will feed it
-    expect(page.locator("#pending-body")).to_contain_text("docker-ui-made")
+    page.goto("/logs")   # the new connection is an environment to read logs from (unreachable: it waits for it)
+    expect(page.locator("#logs-env")).to_contain_text("docker-ui-made", timeout=45_000)
 
 
 def test_totp_enrolment_qr_code_decodes_to_the_otpauth_uri(page, context, make_user):

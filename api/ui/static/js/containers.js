@@ -113,6 +113,10 @@
     J.$("#ctr-panel-error").hidden = true;
     J.clear(J.$("#ctr-facts"), el("div.skeleton"));
     logBox.textContent = "";
+    J.$("#ctr-open-logs").href = "/logs?" + new URLSearchParams({ source: "container", selector: c.connection + "/" + c.ref });
+    const svcLink = J.$("#ctr-service-logs"), endpoint = c.ref.includes(":") ? c.ref.split(":")[0] + ":" : "";
+    svcLink.hidden = !(c.service && c.node);      // a Swarm task: its service's merged log
+    if (c.service) svcLink.href = "/logs?" + new URLSearchParams({ source: "service", selector: c.connection + "/" + endpoint + c.service });
     if (!panel.open) panel.showModal();
     loadLogs();
     try {
