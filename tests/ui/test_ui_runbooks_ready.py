@@ -11,7 +11,10 @@ from tests.ui.conftest import PHONE, shoot
 def _tops(locator) -> list[float]:
     boxes = [locator.nth(i).bounding_box() for i in range(locator.count())]
     first_row = [b for b in boxes if abs(b["y"] - boxes[0]["y"]) < boxes[0]["height"] / 2]
-    return sorted({round(b["y"], 1) for b in first_row}), len(first_row)
+    # tops within a pixel are one top: in a loaded CI run cards of one row were measured 0.1-0.2 px apart
+    # (the misalignment this guards against was a whole margin, 10 px and more)
+    tops = sorted(b["y"] for b in first_row)
+    return ([round(tops[0], 1)] if tops[-1] - tops[0] < 1 else [round(t, 1) for t in tops]), len(first_row)
 
 
 def test_execute_waits_for_a_connection_of_the_runbooks_type(fresh_site):
