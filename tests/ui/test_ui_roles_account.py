@@ -11,6 +11,7 @@ import pyotp
 from playwright.sync_api import expect
 
 from controller.security.passwords import MIN_LENGTH
+from tests.support.waiting import wait_for
 from tests.ui.conftest import DESKTOP, PHONE, login_api, shoot
 
 PAGES = ["dashboard", "gitops", "runbooks", "jobs", "infra", "containers", "logs", "assistant", "settings"]
@@ -122,8 +123,11 @@ def test_totp_enrolment_qr_code_decodes_to_the_otpauth_uri(page, context, make_u
     svg = qr.locator("svg")
     cells = int(svg.get_attribute("viewBox").split()[2])
     assert svg.bounding_box()["width"] % cells == 0          # whole pixels per module: scannable
-    image = cv2.imdecode(np.frombuffer(qr.screenshot(), np.uint8), cv2.IMREAD_COLOR)
-    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    def scanned() -> str:   # as a phone scans it: once it is drawn (a shot taken while it appears reads nothing)
+        image = cv2.imdecode(np.frombuffer(qr.screenshot(), np.uint8), cv2.IMREAD_COLOR)
+        return cv2.QRCodeDetector().detectAndDecode(image)[0]
+
+    decoded = wait_for(scanned, "a readable QR code", timeout=10, every=0.2)
     assert decoded == uri
     shoot(page, "settings-totp-enrol-1440")
     secret = re.search(r"secret=([A-Z2-7]+)", decoded).group(1)
